@@ -1,0 +1,1 @@
+"""The MNIST data layer: IDX files, checksums, download, and making a drawing look like MNIST."""
