@@ -1,0 +1,39 @@
+"""The core (`mnist/`, `network/`) imports without Textual; `tui/` holds the UI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CHECK = """
+import importlib, pkgutil, sys
+import mnist, network
+names = []
+for package in (mnist, network):
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        importlib.import_module(info.name)
+        names.append(info.name)
+assert names, "no modules found"
+leaked = sorted(m for m in sys.modules if m == "textual" or m.startswith("textual."))
+print(len(names), leaked)
+"""
+
+
+def test_core_imports_without_textual():
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    count, leaked = result.stdout.split(" ", 1)
+    assert int(count) >= 5
+    assert leaked.strip() == "[]"
+
+
+def test_cli_version_does_not_import_textual_or_the_network():
+    code = (
+        "import sys; from tui.cli import main; main(['--version']); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'network')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

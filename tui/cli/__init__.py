@@ -1,0 +1,76 @@
+"""The `digits` command: starts the TUI, or runs a subcommand (`digits data ...`, ...).
+
+Heavy imports (Textual, the network) happen inside the subcommand that needs them, so
+`digits --version` and `digits data status` start fast. Every error a user can cause is printed
+as one line on stderr with exit status 2; Ctrl-C exits with 130; neither prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from tui.cli import common, data
+
+# Subcommand modules: each has register(subparsers) that adds its parser(s) and sets `func`.
+SUBCOMMANDS = (data,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser: global options for the TUI, and every subcommand."""
+    parser = common.Parser(
+        prog="digits",
+        description=(
+            "Paint a handwritten digit on a 28x28 grid and watch a NumPy neural network "
+            "recognize it live; train that network on MNIST. With no command, starts the app."
+        ),
+        epilog="Run `digits COMMAND --help` for a command's options.",
+    )
+    parser.add_argument(
+        "--version", action="store_true", help="print the version and where each package lives"
+    )
+    parser.add_argument(
+        "--model", metavar="PATH", help="start the app on this model file (.npz) instead"
+    )
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help="folder with the four MNIST files (else MNIST_DIR, cache)"
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=common.Parser)
+    for module in SUBCOMMANDS:
+        module.register(sub)
+    return parser
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Start the Textual app (imported only now: it is the slow import)."""
+    from tui.app import run
+
+    return run(model=args.model, data_dir=args.data_dir)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `digits` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.version:
+            print(common.version_report())
+            return 0
+        func = getattr(args, "func", None)
+        return func(args) if func is not None else run_app(args)
+    except KeyboardInterrupt:
+        print("digits: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - every user-facing error becomes one line
+        message = common.one_line_error(exc)
+        if message is None:
+            raise
+        print(f"digits: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
