@@ -1,0 +1,196 @@
+"""Make any drawing look like an MNIST digit, the way MNIST itself was made.
+
+MNIST's recipe: take the ink's bounding box, scale it (anti-aliased, aspect ratio kept) so its long
+side is 20 px, then place it in the 28x28 field with its centre of mass on the centre. Measured on
+the training set, the centre of mass (row, col) in pixel-index coordinates averages (13.99, 14.01)
+with a spread of 0.29 px (MNIST shifted by whole pixels), so the target here is index (14, 14).
+
+The centre of mass comes from `scipy.ndimage.center_of_mass`. The resampling is one separable
+pass, ``W_rows @ ink_box @ W_cols.T`` with (28, n) weight matrices that also carry the sub-pixel
+shift, so there is a single interpolation (faster than `ndimage.zoom` then `ndimage.shift`,
+which would interpolate twice and, when shrinking, alias thin strokes instead of averaging):
+
+* shrinking (long side > 20 px): exact area averaging (box filter), so thin strokes stay visible;
+* enlarging: linear interpolation between pixel centres, which turns a hard 1-cell canvas stroke
+  scaled x2.5 into a soft ~2.5 px stroke like MNIST's;
+* no scaling (long side exactly 20 px, e.g. an MNIST digit): a whole-pixel shift, as MNIST did,
+  so already normalized digits come back bit-exact.
+
+Large images are block-averaged first (in row chunks), so a 4000x4000 scan costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from mnist.errors import MnistError
+
+SIZE = 28
+BOX = 20
+CENTRE = 14.0
+#: Images whose ink box is longer than this are block-averaged before the exact resample.
+_BLOCK_ABOVE = 4 * BOX
+#: Only images at least this big on both sides get their border treated as "paper".
+_MIN_BORDER_SIDE = 8
+
+
+def _check(image: object, what: str = "image") -> np.ndarray:
+    """Validate a 2-D real, finite (H, W) array; return it as an ndarray, bool mapped to 0/255."""
+    try:
+        arr = np.asarray(image)
+    except Exception as exc:  # ragged lists and the like
+        raise MnistError(f"{what}: not an array ({exc})") from exc
+    if arr.dtype.kind not in "biuf":
+        raise MnistError(f"{what}: unsupported dtype {arr.dtype} (need bool, int or float)")
+    if arr.ndim != 2:
+        raise MnistError(f"{what}: expected a 2-D image, got shape {arr.shape}")
+    if arr.size == 0:
+        raise MnistError(f"{what}: image has no pixels (shape {arr.shape})")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise MnistError(f"{what}: image contains NaN or infinite values")
+    if arr.dtype.kind == "b":  # True is full ink
+        arr = arr.astype(np.uint8) * np.uint8(255)
+    return arr
+
+
+def to_ink_255(image: np.ndarray) -> np.ndarray:
+    """Map an ink image to the 0..255 scale: (H, W) any real dtype -> (H, W) float32.
+
+    A float image whose maximum is <= 1 is taken as 0..1 and multiplied by 255, a bool image maps
+    to 0/255; anything else is returned as float32 unchanged. NaN/inf or non-2-D: MnistError.
+    """
+    arr = _check(image)
+    out = arr.astype(np.float32)
+    if arr.dtype.kind == "f" and float(out.max()) <= 1.0:
+        out *= 255.0
+    return out
+
+
+def _background(arr: np.ndarray) -> float:
+    """Paper level of an (H, W) image: median of its 1-pixel border, 0 for small images."""
+    h, w = arr.shape
+    if min(h, w) < _MIN_BORDER_SIDE:
+        return 0.0
+    border = np.concatenate((arr[0], arr[-1], arr[1:-1, 0], arr[1:-1, -1])).astype(np.float64)
+    if not border.any():
+        return 0.0
+    k = border.size // 2
+    return float(min(max(np.partition(border, k)[k], 0.0), 255.0))
+
+
+def is_blank(image: np.ndarray, threshold: float = 32.0) -> bool:
+    """True when an (H, W) 0..255 ink image has no pixel above `threshold` (above the paper level).
+
+    Callers show a hint instead of a guess for blank drawings. NaN/inf raise MnistError.
+    """
+    arr = _check(image)
+    bg = _background(arr)
+    peak = min(float(arr.max()), 255.0)
+    if bg >= 255.0:
+        return True
+    return (peak - bg) * 255.0 / (255.0 - bg) <= threshold
+
+
+def _scale(long_side: int) -> float:
+    """Output px per input px for an ink box whose longer side is `long_side` input px."""
+    # Very small drawings (a dot, a dash) would otherwise become a cone wider than the field.
+    return min(BOX / long_side, (BOX + 5.0) / (long_side + 1.0))
+
+
+def _weights(length: int, s: float, com: float) -> np.ndarray:
+    """(28, length) float64 matrix resampling one axis of the ink box onto the 28-px field.
+
+    Input pixel i covers [i, i+1); it maps to [t + s*i, t + s*(i+1)) in output coordinates, where
+    t puts the input centre of mass `com` (pixel-index coordinates) at output index 14. Shrinking
+    (s < 1) area-averages; enlarging interpolates linearly between pixel centres. At s == 1 the
+    shift is rounded to whole pixels, so an already normalized digit comes back bit-exact.
+    """
+    i = np.arange(length, dtype=np.float64)
+    j = np.arange(SIZE, dtype=np.float64)[:, None]
+    t = CENTRE + 0.5 - s * (com + 0.5)
+    if s == 1.0:
+        t = float(np.floor(t + 0.5))
+    tail = 0.0 if s < 1.0 else 0.5 * s  # how far linear interpolation spreads past the box
+    lo, hi = t - tail, t + s * length + tail
+    if hi - lo <= SIZE:  # keep every bit of ink inside the field, even for lopsided shapes
+        t += max(0.0, -lo) - max(0.0, hi - SIZE)
+    if s < 1.0:
+        w = np.minimum(j + 1.0, t + s * (i + 1.0)) - np.maximum(j, t + s * i)
+        return np.clip(w, 0.0, None)
+    u = (j + 0.5 - t) / s
+    return np.clip(1.0 - np.abs(u - (i + 0.5)), 0.0, None)
+
+
+def _block_sum(crop: np.ndarray, k: int, bg: float, gain: float) -> np.ndarray:
+    """Block-average an (H, W) crop by k x k (zero padded) -> (ceil(H/k), ceil(W/k)) float64.
+
+    Converts to float in row chunks so a huge integer image never exists as float64 in memory.
+    """
+    h, w = crop.shape
+    hb, wb = -(-h // k), -(-w // k)
+    out = np.zeros((hb, wb), dtype=np.float64)
+    step = max(1, (1 << 20) // max(w, 1) // k) * k
+    for r in range(0, h, step):
+        part = _ink(crop[r : r + step], bg, gain)
+        rows = part.shape[0]
+        padded = np.zeros((-(-rows // k) * k, wb * k), dtype=np.float64)
+        padded[:rows, :w] = part
+        blocks = padded.reshape(-1, k, wb, k).sum(axis=(1, 3))
+        out[r // k : r // k + blocks.shape[0]] = blocks
+    return out / (k * k)
+
+
+def _ink(part: np.ndarray, bg: float, gain: float) -> np.ndarray:
+    """(h, w) any dtype -> float64 ink in 0..255 with the paper level `bg` removed."""
+    x = np.clip(part.astype(np.float64), 0.0, 255.0)
+    if bg > 0.0:
+        x = np.clip((x - bg) * gain, 0.0, None)
+    return x
+
+
+def center_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """(row, col) centre of mass of an (H, W) non-negative image, pixel-index coordinates.
+
+    Returns the geometric centre for an all-zero image.
+    """
+    x = np.asarray(image, dtype=np.float64)
+    if x.sum() <= 0:
+        return ((x.shape[0] - 1) / 2.0, (x.shape[1] - 1) / 2.0)
+    rows, cols = ndimage.center_of_mass(x)
+    return (float(rows), float(cols))
+
+
+def normalize(image: np.ndarray) -> np.ndarray:
+    """Turn an (H, W) ink image (any real dtype, 0..255, higher = ink) into an MNIST-style digit.
+
+    Returns a (28, 28) float32 array in [0, 255]: the ink's bounding box scaled to a 20 px long
+    side (aspect kept) and whole-pixel translated so its centre of mass is at index (14, 14)
+    (clamped so no ink leaves the field). Values outside 0..255 are clipped; for images at least
+    8 px on each side the median of the border is taken as the paper level and removed. An image
+    without ink returns all zeros. Non-2-D, empty, non-real or NaN/inf input raises MnistError.
+    """
+    arr = _check(image)
+    out = np.zeros((SIZE, SIZE), dtype=np.float32)
+    bg = _background(arr)
+    if bg >= 255.0:
+        return out
+    gain = 255.0 / (255.0 - bg)
+    mask = arr > bg
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return out
+    cols = np.flatnonzero(mask.any(axis=0))
+    crop = arr[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    long_side = max(crop.shape)
+    if long_side > _BLOCK_ABOVE:
+        x = _block_sum(crop, long_side // (2 * BOX), bg, gain)
+        long_side = max(x.shape)
+    else:
+        x = _ink(crop, bg, gain)
+    if x.sum() <= 0.0:
+        return out
+    com_r, com_c = ndimage.center_of_mass(x)
+    s = _scale(long_side)
+    out = _weights(x.shape[0], s, com_r) @ x @ _weights(x.shape[1], s, com_c).T
+    return np.clip(out, 0.0, 255.0).astype(np.float32)
