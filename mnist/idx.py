@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import struct
 import zlib
@@ -61,7 +62,7 @@ class IdxHeader:
     @property
     def body_bytes(self) -> int:
         """Length of the element data the header claims."""
-        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        return math.prod(self.shape) * self.dtype.itemsize  # Python ints: no overflow
 
     @property
     def total_bytes(self) -> int:
@@ -104,7 +105,9 @@ def parse_header(head: bytes, name: str) -> IdxHeader:
 
 def _check_claim(header: IdxHeader, name: str, limit: int) -> None:
     """Refuse a header whose claimed size cannot be in the file (no allocation happens first)."""
-    if header.total_bytes > min(limit, MAX_CONTENT_BYTES):
+    # Zero-sized dimensions do not excuse absurd others (NumPy cannot even hold such a shape).
+    span = math.prod(max(size, 1) for size in header.shape) * header.dtype.itemsize
+    if header.total_bytes > min(limit, MAX_CONTENT_BYTES) or span > MAX_CONTENT_BYTES:
         raise MnistError(
             f"{name}: header claims {header.shape} ({header.total_bytes:,} bytes), "
             f"more than the file can hold; the file is truncated or not a real IDX file"

@@ -177,3 +177,42 @@ def test_write_is_atomic_on_failure(tmp_path, images, monkeypatch):
         write_idx(path, images[:3])
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+# -- property-based: arbitrary bytes never raise anything but MnistError ------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_HEADERS = st.builds(
+    lambda code, dims, sizes: bytes([0, 0, code, dims]) + b"".join(
+        s.to_bytes(4, "big") for s in sizes
+    ),
+    st.sampled_from([0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x00, 0xFF]),
+    st.integers(0, 4),
+    st.lists(st.integers(0, 2**32 - 1), max_size=4),
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    head=st.one_of(st.just(b""), _HEADERS),
+    body=st.binary(max_size=2048),
+    compress=st.booleans(),
+    cut=st.integers(0, 64),
+)
+def test_arbitrary_bytes_only_raise_mnist_error(tmp_path, head, body, compress, cut):
+    data = head + body
+    if compress:
+        data = gzip.compress(data)
+        data = data[: max(0, len(data) - cut)] if cut % 3 == 0 else data
+    path = tmp_path / "fuzz"
+    path.write_bytes(data)
+    try:
+        idx = read_idx(path)
+    except MnistError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert idx.array.size * idx.array.itemsize == len(head + body) - (4 + 4 * head[3])
