@@ -1,0 +1,153 @@
+"""Hidden-layer activations: sigmoid, tanh and ReLU, with their derivatives.
+
+Each activation is an object with two methods, written so the engine can run them in place on
+preallocated float32 buffers (and the tests in float64):
+
+    forward(z, out)                     a = f(z)
+    backward(a, grad, out, scratch)     dL/dz = dL/da * f'(z), with f'(z) written in terms of a
+
+The derivative is expressed through the *output* a (sigmoid: a(1-a), tanh: 1-a^2, ReLU: [a>0]),
+so the engine never keeps the pre-activations z. Every array argument has the same shape and
+dtype (float32 in the engine, float64 in gradient checks); `out` may be the same array as `z`
+(forward) or `grad` (backward).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from network.errors import ModelError
+
+__all__ = ["Activation", "Sigmoid", "Tanh", "ReLU", "ACTIVATIONS", "get_activation"]
+
+
+class Activation:
+    """Base class: an elementwise nonlinearity f and its derivative through the output."""
+
+    name = "activation"
+
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """a = f(z). z: any shape float32/float64; returns `out` (allocated if None)."""
+        raise NotImplementedError
+
+    def backward(
+        self,
+        a: np.ndarray,
+        grad: np.ndarray,
+        out: np.ndarray | None = None,
+        scratch: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """dL/dz from a = f(z) and dL/da, all the same shape and dtype.
+
+        `out` (may alias `grad`) receives the result; `scratch` is a same-shape work buffer
+        (allocated if None). Returns `out`.
+        """
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        """The activation's name, e.g. 'ReLU()'."""
+        return f"{type(self).__name__}()"
+
+
+def _buffers(
+    like: np.ndarray, out: np.ndarray | None, scratch: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Allocate `out` and `scratch` like `like` (same shape and dtype) where they are None."""
+    return (
+        np.empty_like(like) if out is None else out,
+        np.empty_like(like) if scratch is None else scratch,
+    )
+
+
+class Sigmoid(Activation):
+    """The logistic sigmoid 1 / (1 + e^-z), computed as 0.5 * tanh(z / 2) + 0.5.
+
+    The tanh form is exact in real arithmetic and 5-10x faster than `scipy.special.expit` on
+    float32 arrays with NumPy's SIMD tanh; it saturates to exactly 0 or 1 for |z| > ~17
+    (float32), where the derivative a(1-a) is negligible anyway.
+    """
+
+    name = "sigmoid"
+
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """a = sigmoid(z), same shape and dtype as z (in place when out is z)."""
+        out = np.empty_like(z) if out is None else out
+        np.multiply(z, 0.5, out=out)
+        np.tanh(out, out=out)
+        np.multiply(out, 0.5, out=out)
+        np.add(out, 0.5, out=out)
+        return out
+
+    def backward(
+        self,
+        a: np.ndarray,
+        grad: np.ndarray,
+        out: np.ndarray | None = None,
+        scratch: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """dL/dz = dL/da * a * (1 - a)."""
+        out, scratch = _buffers(a, out, scratch)
+        np.subtract(1.0, a, out=scratch)
+        np.multiply(scratch, a, out=scratch)
+        np.multiply(grad, scratch, out=out)
+        return out
+
+
+class Tanh(Activation):
+    """The hyperbolic tangent."""
+
+    name = "tanh"
+
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """a = tanh(z), same shape and dtype as z."""
+        return np.tanh(z, out=np.empty_like(z) if out is None else out)
+
+    def backward(
+        self,
+        a: np.ndarray,
+        grad: np.ndarray,
+        out: np.ndarray | None = None,
+        scratch: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """dL/dz = dL/da * (1 - a^2)."""
+        out, scratch = _buffers(a, out, scratch)
+        np.square(a, out=scratch)
+        np.subtract(1.0, scratch, out=scratch)
+        np.multiply(grad, scratch, out=out)
+        return out
+
+
+class ReLU(Activation):
+    """The rectifier max(z, 0); its derivative at 0 is taken as 0."""
+
+    name = "relu"
+
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """a = max(z, 0), same shape and dtype as z."""
+        return np.maximum(z, 0.0, out=np.empty_like(z) if out is None else out)
+
+    def backward(
+        self,
+        a: np.ndarray,
+        grad: np.ndarray,
+        out: np.ndarray | None = None,
+        scratch: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """dL/dz = dL/da * [a > 0]; sign(a) is that indicator since a >= 0."""
+        out, scratch = _buffers(a, out, scratch)
+        np.sign(a, out=scratch)
+        np.multiply(grad, scratch, out=out)
+        return out
+
+
+#: The activations by name, as a `TrainConfig` spells them.
+ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (Sigmoid(), Tanh(), ReLU())}
+
+
+def get_activation(name: str) -> Activation:
+    """The activation called `name` ('sigmoid', 'tanh' or 'relu'); ModelError if unknown."""
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        valid = ", ".join(sorted(ACTIVATIONS))
+        raise ModelError(f"unknown activation {name!r}: choose one of {valid}") from None

@@ -1,0 +1,301 @@
+"""The engine: a multilayer perceptron of any depth, vectorized over mini-batches, in float32.
+
+Activations are rows: a batch is X (B, n_0), and layer l computes
+
+    z_l = a_{l-1} @ W_l + b_l          W_l: (n_{l-1}, n_l), b_l: (n_l,)
+    a_l = f(z_l)                       f: the hidden activation; the last layer's z is the logits
+
+and backpropagation, with d_l = dL/dz_l (B, n_l) starting from the fused output gradient, is
+
+    dW_l = a_{l-1}.T @ d_l        db_l = sum over the batch of d_l
+    d_{l-1} = (d_l @ W_l.T) * f'(a_{l-1})
+
+All parameters live in one flat vector `params` laid out as [W_1 | W_2 | ... | b_1 | b_2 | ...]
+(the weights first, so L2 touches one contiguous prefix), and `weights[l]` / `biases[l]` are views
+into it; gradients mirror it in `grads`. The optimizer then updates everything with a handful of
+whole-vector NumPy calls. Forward and backward buffers are allocated once per batch size and
+reused: a training step allocates nothing bigger than a (B, K) temporary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from network.activations import get_activation
+from network.errors import ModelError
+from network.inputs import as_rows, get_scaling, scale_into
+from network.losses import get_output
+
+__all__ = ["MLP", "INITS"]
+
+#: Weight inits: std of normal(0, std) for a layer with n_in inputs. Biases start at 0.
+INITS = {
+    "original": lambda n_in: n_in**-0.5,  # the original app's normal(0, n_in ** -0.5)
+    "he": lambda n_in: (2.0 / n_in) ** 0.5,  # He et al. 2015, for ReLU
+}
+
+
+class MLP:
+    """A dense feed-forward network with a fused output loss.
+
+    Attributes:
+        sizes: layer widths, e.g. (784, 200, 10): input, hidden..., output.
+        params: (P,) flat parameters, `dtype` (float32 unless asked otherwise).
+        grads: (P,) gradients of the last `backward`, same layout.
+        weights: list of (n_in, n_out) views into `params`, one per layer.
+        biases: list of (n_out,) views into `params`, or [] without biases.
+        n_weights: number of weights; `params[:n_weights]` are all the weights.
+        metadata: free-form dict, filled by `network.store.load_model`.
+
+    `forward`/`backward` use per-instance buffers (one training loop per instance); the
+    inference methods (`logits`, `predict_proba`, `predict`) only read the parameters, so
+    several threads may run them at once on a model that is not being trained.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        *,
+        activation: str = "relu",
+        output: str = "softmax",
+        biases: bool = True,
+        init: str = "he",
+        input_scaling: str = "unit",
+        rng: np.random.Generator | int | None = None,
+        dtype: type = np.float32,
+    ) -> None:
+        """Build the layers and draw the weights (biases start at 0).
+
+        Args:
+            sizes: at least two ints >= 1: the input width, any hidden widths, the output width.
+            activation: hidden activation, 'sigmoid', 'tanh' or 'relu'.
+            output: 'softmax' (cross-entropy) or 'sigmoid' (MSE against 0.01/0.99 targets).
+            biases: whether the layers have biases.
+            init: 'original' (normal(0, n_in ** -0.5)) or 'he' (normal(0, sqrt(2 / n_in))).
+            input_scaling: how 0..255 pixels are scaled, see `network.inputs.SCALINGS`.
+            rng: Generator or int seed for the weights; None draws a fresh seed.
+            dtype: np.float32 for the engine, np.float64 for gradient checks.
+        """
+        sizes = tuple(sizes)
+        if len(sizes) < 2 or any(
+            isinstance(n, bool) or int(n) != n or n < 1 for n in sizes
+        ):
+            raise ModelError(f"layer sizes must be at least two integers >= 1, got {sizes}")
+        if init not in INITS:
+            raise ModelError(f"unknown init {init!r}: choose one of {', '.join(sorted(INITS))}")
+        self.sizes: tuple[int, ...] = tuple(int(n) for n in sizes)
+        self.activation_name = activation
+        self.output_name = output
+        self.activation = get_activation(activation)
+        self.output = get_output(output)
+        self.use_biases = bool(biases)
+        self.init = init
+        self.input_scaling = input_scaling
+        self.scaling = get_scaling(input_scaling)
+        self.dtype = np.dtype(dtype)
+        self.metadata: dict[str, Any] = {}
+
+        shapes = list(zip(self.sizes[:-1], self.sizes[1:], strict=False))
+        self.n_weights = sum(a * b for a, b in shapes)
+        n_biases = sum(self.sizes[1:]) if self.use_biases else 0
+        self.params = np.zeros(self.n_weights + n_biases, dtype=self.dtype)
+        self.grads = np.zeros_like(self.params)
+        self.weights, self.grad_weights = self._views(self.params), self._views(self.grads)
+        self.biases, self.grad_biases = self._bias_views(self.params), self._bias_views(self.grads)
+
+        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        for w in self.weights:
+            w[...] = gen.standard_normal(w.shape, dtype=np.float32) * np.float32(
+                INITS[init](w.shape[0])
+            )
+        self._capacity = 0  # batch size the buffers below are allocated for
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def _views(self, flat: np.ndarray) -> list[np.ndarray]:
+        """(n_in, n_out) weight views into a flat (P,) vector, one per layer."""
+        views, off = [], 0
+        for a, b in zip(self.sizes[:-1], self.sizes[1:], strict=False):
+            views.append(flat[off : off + a * b].reshape(a, b))
+            off += a * b
+        return views
+
+    def _bias_views(self, flat: np.ndarray) -> list[np.ndarray]:
+        """(n_out,) bias views into a flat (P,) vector after the weights, or [] without biases."""
+        if not self.use_biases:
+            return []
+        views, off = [], self.n_weights
+        for b in self.sizes[1:]:
+            views.append(flat[off : off + b])
+            off += b
+        return views
+
+    @property
+    def n_layers(self) -> int:
+        """Number of weight layers (len(sizes) - 1)."""
+        return len(self.sizes) - 1
+
+    @property
+    def n_params(self) -> int:
+        """Total number of parameters (weights and biases)."""
+        return int(self.params.size)
+
+    def architecture(self) -> dict[str, Any]:
+        """JSON-ready description from which `from_architecture` rebuilds the same network."""
+        return {
+            "sizes": list(self.sizes),
+            "activation": self.activation_name,
+            "output": self.output_name,
+            "biases": self.use_biases,
+            "init": self.init,
+            "input_scaling": self.input_scaling,
+        }
+
+    @classmethod
+    def from_architecture(
+        cls, arch: dict[str, Any], rng: Any = None, dtype: type = np.float32
+    ) -> MLP:
+        """A new MLP from an `architecture()` dict (weights freshly drawn); ModelError if bad."""
+        try:
+            return cls(
+                arch["sizes"],
+                activation=arch["activation"],
+                output=arch["output"],
+                biases=bool(arch["biases"]),
+                init=arch.get("init", "he"),
+                input_scaling=arch["input_scaling"],
+                rng=rng,
+                dtype=dtype,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"invalid architecture {arch!r}: {exc}") from None
+
+    def copy(self) -> MLP:
+        """An independent copy: same architecture, copied parameters and metadata."""
+        twin = MLP.from_architecture(self.architecture(), rng=0, dtype=self.dtype.type)
+        twin.params[...] = self.params
+        twin.metadata = dict(self.metadata)
+        return twin
+
+    def named_arrays(self) -> dict[str, np.ndarray]:
+        """The parameters as named arrays: 'weights_<l>' (n_in, n_out), 'biases_<l>' (n_out,)."""
+        arrays = {f"weights_{i}": w for i, w in enumerate(self.weights)}
+        arrays.update({f"biases_{i}": b for i, b in enumerate(self.biases)})
+        return arrays
+
+    def __repr__(self) -> str:
+        """E.g. 'MLP(784-200-10, sigmoid, sigmoid output, no biases)'."""
+        shape = "-".join(map(str, self.sizes))
+        bias = "biases" if self.use_biases else "no biases"
+        return f"MLP({shape}, {self.activation_name}, {self.output_name} output, {bias})"
+
+    # -- training -------------------------------------------------------------------------
+
+    def _ensure_buffers(self, batch: int) -> None:
+        """(Re)allocate the per-layer activation, delta and scratch buffers for `batch` rows."""
+        if batch <= self._capacity:
+            return
+        widths = self.sizes[1:]
+        self._acts = [np.empty((batch, n), self.dtype) for n in widths]
+        self._deltas = [np.empty((batch, n), self.dtype) for n in widths]
+        self._scratch = [np.empty((batch, n), self.dtype) for n in widths]
+        self._capacity = batch
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """The training forward pass, keeping what `backward` needs.
+
+        Args:
+            x: (B, n_0) already-scaled inputs of the model's dtype (see `scale_into`); kept by
+                reference until `backward`.
+
+        Returns:
+            (B, n_L) logits (the last layer's pre-activations), a view into an internal buffer
+            that the next `forward` overwrites.
+        """
+        b = x.shape[0]
+        self._ensure_buffers(b)
+        self._x = x
+        a = x
+        last = self.n_layers - 1
+        for i, w in enumerate(self.weights):
+            z = self._acts[i][:b]
+            np.matmul(a, w, out=z)
+            if self.use_biases:
+                z += self.biases[i]
+            if i < last:
+                self.activation.forward(z, out=z)
+            a = z
+        return a
+
+    def backward(self, labels: np.ndarray, scale: float = 1.0) -> float:
+        """Backpropagate the loss of the last `forward` against `labels` into `grads`.
+
+        Args:
+            labels: (B,) integer labels in 0..n_L-1 of the batch given to `forward`.
+            scale: `grads` receives scale * gradient (applied once, to the (B, n_L) output
+                delta); plain SGD passes its learning rate to save a pass over the parameters.
+
+        Returns:
+            The batch's mean loss (a Python float, NaN or inf if the run diverged).
+        """
+        x = self._x
+        b = x.shape[0]
+        last = self.n_layers - 1
+        d = self._deltas[last][:b]
+        loss = self.output.loss_and_grad(self._acts[last][:b], labels, d, scale)
+        for i in range(last, -1, -1):
+            prev = x if i == 0 else self._acts[i - 1][:b]
+            np.matmul(prev.T, d, out=self.grad_weights[i])
+            if self.use_biases:
+                np.sum(d, axis=0, out=self.grad_biases[i])
+            if i > 0:
+                d_prev = self._deltas[i - 1][:b]
+                np.matmul(d, self.weights[i].T, out=d_prev)
+                self.activation.backward(prev, d_prev, out=d_prev, scratch=self._scratch[i - 1][:b])
+                d = d_prev
+        return loss
+
+    # -- inference ------------------------------------------------------------------------
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Inference forward pass on scaled inputs x (B, n_0) -> new (B, n_L) logits array."""
+        a = x
+        last = self.n_layers - 1
+        for i, w in enumerate(self.weights):
+            a = a @ w
+            if self.use_biases:
+                a += self.biases[i]
+            if i < last:
+                self.activation.forward(a, out=a)
+        return a
+
+    def predict_proba(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """Class probabilities for raw images, applying the model's own input scaling.
+
+        Args:
+            images: 0..255 pixels, uint8 or float, shaped (N, 28, 28), (N, 784), (28, 28) or
+                (784,).
+            batch_size: rows per chunk, bounding the temporaries.
+
+        Returns:
+            (N, n_L) float32 rows summing to 1 ((1, n_L) for a single image): softmax
+            probabilities, or the sigmoid outputs normalized by their sum.
+        """
+        rows = as_rows(images, self.sizes[0])
+        if rows.dtype.kind == "f" and not np.isfinite(rows).all():
+            raise ModelError("images contain NaN or infinite pixels")
+        n = rows.shape[0]
+        out = np.empty((n, self.sizes[-1]), dtype=self.dtype)
+        buf = np.empty((min(max(n, 1), batch_size), self.sizes[0]), dtype=self.dtype)
+        for start in range(0, n, batch_size):
+            chunk = rows[start : start + batch_size]
+            x = scale_into(chunk, self.scaling, buf[: chunk.shape[0]])
+            out[start : start + chunk.shape[0]] = self.output.probabilities(self.logits(x))
+        return out
+
+    def predict(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """Predicted labels (N,) int64 for raw 0..255 images shaped as in `predict_proba`."""
+        return np.argmax(self.predict_proba(images, batch_size), axis=1)

@@ -1,0 +1,288 @@
+"""The one training loop: mini-batch SGD-family training of an `MLP`, reporting as it goes.
+
+`train(config, images, labels, test_images, test_labels, on_progress=..., should_stop=...)`
+runs `config.epochs` shuffled passes over the data. Each batch is gathered from the uint8
+images, optionally augmented, scaled into a preallocated float32 buffer, and fed through one
+forward pass, one backward pass and one optimizer step. The loop never prints: it calls
+`on_progress(ProgressEvent)` every `config.report_every` batches and at the end of each epoch
+(with the test accuracy), and checks `should_stop()` before every batch.
+
+A run that diverges (a NaN or infinite loss, a loss 100 times its starting value, or non-finite
+weights at the end of an epoch) stops at once with `diverged=True` and a one-line message; its
+`model` is then the last finite end-of-epoch snapshot (None if no epoch completed), so a NaN
+model can never be saved from it. (A sigmoid/MSE output cannot blow up: its loss is bounded,
+and too high a rate saturates it instead, which shows as chance-level accuracy.)
+The same config and seed give bit-identical weights on the same machine and thread count.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from network.augment import Augmenter
+from network.config import TrainConfig
+from network.errors import ModelError
+from network.inputs import as_rows, scale_into
+from network.mlp import MLP
+from network.optim import make_optimizer, scheduled_lr
+
+__all__ = ["TrainConfig", "ProgressEvent", "EpochStats", "TrainResult", "train", "build_model"]
+
+#: A batch loss this many times the first batch's (at least 1.0) counts as diverging: a
+#: softmax cross-entropy starts near ln 10 = 2.3 and never climbs past 230 in a healthy run.
+_BLOWUP = 100.0
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """What the loop reports: every `report_every` batches (kind 'batch') and each epoch end.
+
+    `loss` and `samples_per_second` cover the batches since the previous event (for kind
+    'epoch': the whole epoch); `train_accuracy` is the running accuracy of the epoch so far on
+    the (augmented) training batches; `test_accuracy` is set only at epoch end, and only when
+    test data was given.
+    """
+
+    kind: str  #: 'batch' or 'epoch'
+    epoch: int  #: 1-based
+    epochs: int
+    batch: int  #: 1-based within the epoch (== batches at epoch end)
+    batches: int  #: per epoch
+    samples_seen: int  #: since the start of the run
+    loss: float
+    train_accuracy: float
+    samples_per_second: float
+    lr: float
+    elapsed: float  #: seconds of training so far (test evaluations excluded)
+    test_accuracy: float | None = None
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """One line of the history: an epoch's mean loss, accuracies, duration and final rate."""
+
+    epoch: int
+    loss: float
+    train_accuracy: float
+    test_accuracy: float | None
+    seconds: float  #: training time of the epoch (test evaluation excluded)
+    lr: float
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        """JSON-ready dict of the fields."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class TrainResult:
+    """The outcome of `train`.
+
+    `model` is the trained network; for a cancelled run, the weights when it stopped (finite);
+    for a diverged run, the last end-of-epoch snapshot or None. `last_epoch_model` is the
+    snapshot taken at the end of the last completed epoch (None before the first one), which a
+    cancelled run may prefer to keep.
+    """
+
+    config: TrainConfig
+    model: MLP | None
+    last_epoch_model: MLP | None
+    history: list[EpochStats] = field(default_factory=list)
+    cancelled: bool = False
+    diverged: bool = False
+    message: str = ""
+    samples_seen: int = 0
+    seconds: float = 0.0  #: total training time, test evaluations excluded
+
+    @property
+    def epochs_completed(self) -> int:
+        """Number of epochs that ran to their end."""
+        return len(self.history)
+
+    @property
+    def test_accuracy(self) -> float | None:
+        """Test accuracy after the last completed epoch, or None."""
+        return self.history[-1].test_accuracy if self.history else None
+
+    @property
+    def ok(self) -> bool:
+        """True when every epoch ran and nothing diverged."""
+        return not (self.cancelled or self.diverged) and self.epochs_completed == self.config.epochs
+
+    def raise_if_diverged(self) -> TrainResult:
+        """Raise ModelError(message) if the run diverged; otherwise return self."""
+        if self.diverged:
+            raise ModelError(self.message)
+        return self
+
+
+def build_model(config: TrainConfig, n_inputs: int = 784, n_classes: int = 10,
+                rng: np.random.Generator | int | None = None) -> MLP:
+    """The untrained MLP a config describes; `rng` defaults to the config's seed."""
+    return MLP(
+        (n_inputs, *config.hidden, n_classes),
+        activation=config.activation,
+        output=config.output,
+        biases=config.biases,
+        init=config.init,
+        input_scaling=config.input_scaling,
+        rng=config.seed if rng is None else rng,
+    )
+
+
+def _check_data(images: np.ndarray, labels: np.ndarray, what: str, n_classes: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 784) pixel rows and (N,) intp labels from images and labels; ModelError if unusable."""
+    rows = as_rows(images)
+    if rows.ndim != 2 or rows.shape[0] == 0 or np.asarray(images).ndim == 1:
+        raise ModelError(f"{what} images must be a non-empty (N, 28, 28) or (N, 784) array")
+    y = np.asarray(labels)
+    if y.shape != (rows.shape[0],) or y.dtype.kind not in "iu":
+        raise ModelError(
+            f"{what} labels must be ({rows.shape[0]},) integers, got {y.shape} {y.dtype}"
+        )
+    if y.min() < 0 or y.max() >= n_classes:
+        raise ModelError(f"{what} labels must be in 0..{n_classes - 1}")
+    return rows, y.astype(np.intp)
+
+
+def _accuracy(model: MLP, rows: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of rows (N, 784) whose predicted label equals labels (N,)."""
+    return float(np.mean(model.predict(rows) == labels))
+
+
+def train(
+    config: TrainConfig,
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    test_images: np.ndarray | None = None,
+    test_labels: np.ndarray | None = None,
+    *,
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
+    """Train a new MLP as `config` says.
+
+    Args:
+        config: the hyper-parameters; validated first (ModelError if invalid).
+        train_images: (N, 28, 28) or (N, 784) uint8 (or float 0..255) pixels. uint8 images
+            are copied into shuffled order once per epoch (one more N x 784 bytes) and
+            converted to float32 one batch at a time; float images are gathered per batch.
+        train_labels: (N,) integer labels 0..9.
+        test_images, test_labels: optional test set, scored at the end of every epoch.
+        on_progress: called with a `ProgressEvent` every `config.report_every` batches and at
+            each epoch end, from the calling thread.
+        should_stop: polled before every batch; returning True cancels the run.
+
+    Returns:
+        A `TrainResult` (see there for what `model` holds after a cancel or a divergence).
+    """
+    config.validate()
+    rows, labels = _check_data(train_images, train_labels, "training", 10)
+    test = None
+    if (test_images is None) != (test_labels is None):
+        raise ModelError("give both test images and test labels, or neither")
+    if test_images is not None and test_labels is not None:
+        test = _check_data(test_images, test_labels, "test", 10)
+
+    init_seq, shuffle_seq, augment_seq = np.random.SeedSequence(config.seed).spawn(3)
+    model = build_model(config, rows.shape[1], 10, rng=np.random.default_rng(init_seq))
+    optimizer = make_optimizer(
+        config.optimizer, model.params, model.n_weights, l2=config.l2,
+        momentum=config.momentum, nesterov=config.nesterov, beta1=config.beta1,
+        beta2=config.beta2, eps=config.eps,
+    )
+    shuffle_rng = np.random.default_rng(shuffle_seq)
+    augmenter = Augmenter(config.augmentation, np.random.default_rng(augment_seq)) \
+        if config.augment else None
+
+    n, bsize = rows.shape[0], min(config.batch_size, rows.shape[0])
+    batches = math.ceil(n / bsize)
+    xbuf = np.empty((bsize, rows.shape[1]), dtype=np.float32)
+    # uint8 images are copied once per epoch into shuffled order (47 MB for MNIST), so every
+    # batch is a contiguous slice: cheaper than 128 scattered row reads per batch
+    shuffled = np.empty_like(rows) if rows.dtype == np.uint8 else None
+    shuffled_labels = np.empty_like(labels)
+    prescale = optimizer.takes_prescaled  # plain SGD: backward yields lr * gradient
+    result = TrainResult(config=config, model=model, last_epoch_model=None)
+    seen, elapsed = 0, 0.0
+    first_loss: float | None = None
+
+    def stop(diverged: bool, message: str) -> TrainResult:
+        """Finish the result early (cancel or divergence)."""
+        result.diverged, result.cancelled, result.message = diverged, not diverged, message
+        if diverged:
+            result.model = result.last_epoch_model
+        result.samples_seen, result.seconds = seen, elapsed
+        return result
+
+    with np.errstate(all="ignore"):  # divergence is detected from the loss, not from warnings
+        for epoch in range(1, config.epochs + 1):
+            perm = shuffle_rng.permutation(n)
+            if shuffled is not None:
+                np.take(rows, perm, axis=0, out=shuffled)
+            np.take(labels, perm, out=shuffled_labels)
+            ep_loss, ep_correct, ep_start = 0.0, 0, time.perf_counter()
+            win_loss, win_batches, win_samples, win_start = 0.0, 0, 0, ep_start
+            lr = config.lr
+            for bi in range(batches):
+                if should_stop is not None and should_stop():
+                    elapsed += time.perf_counter() - ep_start
+                    return stop(False, f"cancelled in epoch {epoch}, batch {bi + 1} of {batches}")
+                lo, hi = bi * bsize, min(n, (bi + 1) * bsize)
+                batch = shuffled[lo:hi] if shuffled is not None else rows[perm[lo:hi]]
+                y = shuffled_labels[lo:hi]
+                x = xbuf[: hi - lo]
+                if augmenter is not None:
+                    augmenter(batch, out=x)
+                    scale_into(x, model.scaling, x)
+                else:
+                    scale_into(batch, model.scaling, x)
+                lr = scheduled_lr(
+                    config.lr, config.schedule, epoch - 1 + bi / batches, config.epochs,
+                    step_every=config.step_every, gamma=config.gamma,
+                    min_factor=config.min_lr_factor, warmup_epochs=config.warmup_epochs,
+                )
+                logits = model.forward(x)
+                ep_correct += int(np.count_nonzero(np.argmax(logits, axis=1) == y))
+                loss = model.backward(y, lr if prescale else 1.0)
+                if first_loss is None:
+                    first_loss = loss
+                if not math.isfinite(loss) or loss > _BLOWUP * max(first_loss, 1.0):
+                    elapsed += time.perf_counter() - ep_start
+                    return stop(True, f"training diverged in epoch {epoch}, batch {bi + 1} "
+                                      f"(loss {loss:.4g}, from {first_loss:.4g} at the start); "
+                                      f"lower the learning rate (lr={config.lr:g})")
+                optimizer.step(model.grads, lr, prescaled=prescale)
+                seen += hi - lo
+                ep_loss += loss
+                win_loss, win_batches, win_samples = win_loss + loss, win_batches + 1, \
+                    win_samples + hi - lo
+                if on_progress is not None and (bi + 1) % config.report_every == 0 \
+                        and bi + 1 < batches:
+                    now = time.perf_counter()
+                    on_progress(ProgressEvent(
+                        "batch", epoch, config.epochs, bi + 1, batches, seen,
+                        win_loss / win_batches, ep_correct / hi,
+                        win_samples / max(now - win_start, 1e-9), lr,
+                        elapsed + now - ep_start))
+                    win_loss, win_batches, win_samples, win_start = 0.0, 0, 0, now
+            seconds = time.perf_counter() - ep_start
+            elapsed += seconds
+            if not np.isfinite(model.params).all():
+                return stop(True, f"training diverged in epoch {epoch} (non-finite weights); "
+                                  f"lower the learning rate (lr={config.lr:g})")
+            test_acc = _accuracy(model, *test) if test is not None else None
+            stats = EpochStats(epoch, ep_loss / batches, ep_correct / n, test_acc, seconds, lr)
+            result.history.append(stats)
+            result.last_epoch_model = model.copy()
+            if on_progress is not None:
+                on_progress(ProgressEvent(
+                    "epoch", epoch, config.epochs, batches, batches, seen, stats.loss,
+                    stats.train_accuracy, n / max(seconds, 1e-9), lr, elapsed, test_acc))
+    result.samples_seen, result.seconds = seen, elapsed
+    return result
