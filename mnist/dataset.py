@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist.download import ProgressCallback, download
+from mnist.download import DownloadCancelled, ProgressCallback, download
 from mnist.errors import MnistError
 from mnist.files import FILES, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, load_verified
-from mnist.sources import Candidate, cache_dir, candidates, describe_missing
+from mnist.sources import Candidate, cache_dir, candidates, describe_missing, describe_places
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,12 @@ def load_mnist(
     if chosen is None:
         if not download_missing or data_dir is not None:
             raise MnistError(describe_missing(looked))
-        download(cache_dir(), on_progress=on_progress, should_stop=should_stop)
+        try:
+            download(cache_dir(), on_progress=on_progress, should_stop=should_stop)
+        except DownloadCancelled:
+            raise
+        except MnistError as exc:
+            raise MnistError(f"{exc} (looked first in: {describe_places(looked)})") from None
         chosen = candidates(cache_dir())[0]
         chosen = Candidate(chosen.directory, "cache", chosen.found)
     arrays = _read_all(chosen)

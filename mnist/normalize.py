@@ -92,6 +92,20 @@ def is_blank(image: np.ndarray, threshold: float = 32.0) -> bool:
     return (peak - bg) * 255.0 / (255.0 - bg) <= threshold
 
 
+def ink_problem(image: np.ndarray, threshold: float = 32.0) -> str | None:
+    """Why an (H, W) 0..255 ink image cannot be recognized, or None when it can.
+
+    "blank (no ink)" when `is_blank`; "all ink (no background)" when every pixel is at least
+    half ink. NaN/inf or non-2-D input raises MnistError.
+    """
+    arr = _check(image)
+    if float(arr.min()) >= 128.0:
+        return "all ink (no background to tell a digit from)"
+    if is_blank(arr, threshold):
+        return "blank (no ink)"
+    return None
+
+
 def _scale(long_side: int) -> float:
     """Output px per input px for an ink box whose longer side is `long_side` input px."""
     # Very small drawings (a dot, a dash) would otherwise become a cone wider than the field.

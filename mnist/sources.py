@@ -83,14 +83,19 @@ def locate(data_dir: str | os.PathLike[str] | None = None) -> Candidate | None:
     return None
 
 
-def describe_missing(looked: list[Candidate]) -> str:
-    """One line telling which files are missing, where they were looked for, and what to do."""
-    places = "; ".join(
+def describe_places(looked: list[Candidate]) -> str:
+    """Where MNIST was looked for and what each place lacks, on one line."""
+    return "; ".join(
         f"{c.origin} {c.directory} (missing {', '.join(s.gz_name for s in c.missing)})"
         if c.found
         else f"{c.origin} {c.directory} (no MNIST files)"
         for c in looked
     )
+
+
+def describe_missing(looked: list[Candidate]) -> str:
+    """One line telling which files are missing, where they were looked for, and what to do."""
+    places = describe_places(looked)
     return (
         f"MNIST not found: looked in {places}. Run `digits data download`, or set "
         f"{ENV_VAR} to a folder holding the four files (train-images-idx3-ubyte.gz, "

@@ -13,6 +13,10 @@ from typing import NoReturn
 DISTRIBUTION = "digits-tui"
 
 
+class UsageError(Exception):
+    """A combination of options that does not make sense; printed as one line, exit 2."""
+
+
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line (no usage dump) and exit with status 2."""
 
@@ -30,7 +34,7 @@ def one_line_error(exc: BaseException) -> str | None:
     from mnist.errors import MnistError
 
     errors_module = sys.modules.get("network.errors")
-    if isinstance(exc, MnistError):
+    if isinstance(exc, (MnistError, UsageError)):
         return str(exc)
     if errors_module is not None and isinstance(exc, errors_module.ModelError):
         return str(exc)
@@ -74,3 +78,82 @@ def version_report() -> str:
     )
     lines.append(f"  python {platform.python_version()}, {libs}")
     return "\n".join(lines)
+
+
+def load_model_for_cli(path: str | None):
+    """The model a command works on: `path` if given, else the active one, else the shipped.
+
+    Prints a fallback notice (an active model that no longer loads) on stderr. Returns
+    (model, path). A given file that does not load raises the network's one-line ModelError.
+    """
+    from network.registry import startup_model
+
+    model, where, notice = startup_model(path)
+    if notice:
+        print(f"digits: {notice}", file=sys.stderr)
+    return model, where
+
+
+def load_data_for_cli(data_dir: str | None):
+    """MNIST for train/eval: found as usual, else downloaded into the cache with progress bars."""
+    from mnist.dataset import load_mnist
+
+    with download_progress() as on_progress:
+        return load_mnist(data_dir, download_missing=True, on_progress=on_progress)
+
+
+class download_progress:  # noqa: N801 - used as a context manager, named like one
+    """A rich progress display for `mnist.download` events, shown only if a download starts."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True)
+        self.progress = None
+        self.tasks: dict[str, object] = {}
+
+    def __enter__(self):
+        return self.on_progress
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def _start(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+        )
+        self.progress.start()
+
+    def on_progress(self, event) -> None:
+        """Turn one DownloadProgress event into bar updates and messages."""
+        if event.state == "present":
+            return
+        if self.progress is None:
+            self._start()
+        progress, task = self.progress, self.tasks.get(event.file)
+        if event.state == "start":
+            if task is None:
+                self.tasks[event.file] = progress.add_task(event.file, total=event.total)
+            else:
+                progress.reset(task, total=event.total)
+        elif event.state == "progress" and task is not None:
+            progress.update(task, completed=event.done)
+        elif event.state == "failed" and task is not None:
+            progress.update(task, description=f"{event.file} [yellow]retrying")
+        elif event.state == "done" and task is not None:
+            progress.update(task, description=f"{event.file} [green]verified")

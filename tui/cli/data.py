@@ -8,21 +8,13 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 
-from mnist.download import DownloadProgress, download
+from mnist.download import download
 from mnist.errors import MnistError
 from mnist.files import FILES, load_verified
 from mnist.sources import ENV_VAR, candidates
+from tui.cli.common import download_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -136,35 +128,9 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_download(args: argparse.Namespace) -> int:
     """Download what is missing or damaged, with a rich progress bar per file."""
-    console = Console(stderr=True)
-    columns = (
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    )
-    tasks: dict[str, TaskID] = {}
-    with Progress(*columns, console=console, transient=False) as progress:
-
-        def on_progress(event: DownloadProgress) -> None:
-            task = tasks.get(event.file)
-            if event.state == "present":
-                progress.console.print(f"{event.file}: already present and verified")
-            elif event.state == "start":
-                if task is None:
-                    tasks[event.file] = progress.add_task(event.file, total=event.total)
-                else:
-                    progress.reset(task, total=event.total)
-            elif event.state == "progress" and task is not None:
-                progress.update(task, completed=event.done)
-            elif event.state == "failed":
-                progress.console.print(f"{event.file}: {event.mirror} failed ({event.error})")
-            elif event.state == "done" and task is not None:
-                progress.update(task, description=f"{event.file} [green]verified")
-
+    with download_progress() as on_progress:
         target = download(
             Path(args.dir) if args.dir else None, timeout=args.timeout, on_progress=on_progress
         )
-    console.print(f"MNIST is complete and verified in {target}")
+    Console(stderr=True).print(f"MNIST is complete and verified in {target}")
     return 0

@@ -1,0 +1,177 @@
+"""`digits train`: train a preset (or a variation of one) on MNIST with a live progress display.
+
+The model is saved atomically into the models folder (or `--out PATH`) with its metadata: the
+full config, the test-set evaluation, the dataset's checksums and this exact command line.
+Ctrl-C stops at the next batch and saves nothing; a run that diverges saves nothing either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shlex
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from tui.cli.common import UsageError, load_data_for_cli
+from tui.cli.train_progress import TrainDisplay
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    """Parse `--hidden 800,800` into (800, 800); argparse turns ValueError into one line."""
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip() != "")
+    except ValueError:
+        message = f"expected sizes like 200 or 800,800, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+    if not sizes:
+        raise argparse.ArgumentTypeError("give at least one hidden layer size")
+    return sizes
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `digits train`."""
+    parser = sub.add_parser(
+        "train",
+        help="train a network on MNIST (presets: seed, fast, best)",
+        description=(
+            "Train a network on MNIST's 60,000 training images and score it on the 10,000 test "
+            "images after every epoch. Options override the preset's values. The model is "
+            "saved into the models folder (see `digits models`) unless --out is given."
+        ),
+        epilog=(
+            "Presets: seed = the original app's 784-200-10 sigmoid network (>= 97.5%%); "
+            "fast = 784-256-10 ReLU with Adam, seconds (>= 98.0%%); best = 784-800-800-10 "
+            "with augmentation, minutes (>= 99.2%%)."
+        ),
+    )
+    parser.add_argument("--preset", default="fast", help="seed, fast or best (default: fast)")
+    parser.add_argument("--epochs", type=int, metavar="N", help="number of passes over the data")
+    parser.add_argument(
+        "--hidden", type=_hidden, metavar="N[,N]", help="hidden layer sizes, e.g. 200 or 800,800"
+    )
+    parser.add_argument("--activation", help="sigmoid, tanh or relu")
+    parser.add_argument("--lr", type=float, metavar="X", help="learning rate")
+    parser.add_argument("--batch-size", type=int, metavar="N", help="mini-batch size")
+    parser.add_argument("--seed", type=int, metavar="N", help="random seed (same seed, same model)")
+    parser.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="distort training images on the fly (rotation, scale, shift, elastic, strokes)",
+    )
+    parser.add_argument("--name", help="name in the models folder (default: PRESET-DATE-TIME)")
+    parser.add_argument("--out", metavar="PATH", help="save to this .npz file instead")
+    parser.add_argument(
+        "--activate", action="store_true", help="make the new model the app's active model"
+    )
+    parser.add_argument("--data-dir", metavar="DIR", help="folder with the four MNIST files")
+    parser.set_defaults(func=run)
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """The validated TrainConfig: the preset with the given options overridden."""
+    from network.presets import preset_config
+
+    overrides = {
+        "epochs": args.epochs,
+        "hidden": args.hidden,
+        "activation": args.activation,
+        "lr": args.lr,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "augment": args.augment,
+    }
+    return preset_config(args.preset, **{k: v for k, v in overrides.items() if v is not None})
+
+
+class _StopOnInterrupt:
+    """First Ctrl-C asks the loop to stop at the next batch; a second one interrupts at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _StopOnInterrupt:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __call__(self) -> bool:
+        return self.requested
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate, load data, train with progress, evaluate, save."""
+    from rich.console import Console
+
+    from network.errors import ModelError
+    from network.evaluate import evaluate
+    from network.registry import check_name, path_for, save_new, set_active
+    from network.store import build_metadata, save_model
+    from network.train import train
+
+    config = build_config(args)  # bad options fail here, before any work
+    name = check_name(args.name) if args.name else None
+    if name is not None and path_for(name).exists():
+        raise ModelError(f"a model called '{name}' exists already; choose another name")
+    if args.out and (args.name or args.activate):
+        raise UsageError("--out cannot be combined with --name or --activate")
+    console = Console(stderr=True)
+    data = load_data_for_cli(args.data_dir)
+    hidden = "-".join(str(h) for h in config.hidden)
+    console.print(
+        f"Training [bold]{config.preset}[/]: 784-{hidden}-10 {config.activation}, "
+        f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size}, "
+        f"{config.epochs} epochs{', augmented' if config.augment else ''}, seed {config.seed}"
+    )
+    with _StopOnInterrupt() as stop, TrainDisplay(console, config.epochs) as display:
+        result = train(
+            config,
+            data.train_images,
+            data.train_labels,
+            data.test_images,
+            data.test_labels,
+            on_progress=display.update,
+            should_stop=stop,
+        )
+    if result.diverged:
+        raise ModelError(f"{result.message}; nothing was saved")
+    if result.cancelled:
+        console.print(f"Stopped: {result.message}. Nothing was saved.")
+        return 130
+    evaluation = evaluate(result.model, data.test_images, data.test_labels)
+    command = shlex.join(["digits", *sys.argv[1:]]) if sys.argv[0] else "digits train"
+    metadata = build_metadata(
+        result.model,
+        config,
+        result=result,
+        evaluation=evaluation,
+        dataset_checksums=data.checksums,
+        command=command,
+    )
+    if args.out:
+        path = Path(args.out)
+        save_model(path, result.model, metadata)
+    else:
+        stamp = dt.datetime.now().strftime("%Y-%m-%d-%H%M%S")
+        name = name or f"{config.preset}-{stamp}"
+        path = save_new(result.model, metadata, name)
+        if args.activate:
+            set_active(name)
+    console.print(
+        f"Test accuracy [bold]{evaluation.accuracy:.2%}[/] "
+        f"({evaluation.n - evaluation.misclassified.size:,} of {evaluation.n:,}) "
+        f"after {result.epochs_completed} epochs, {result.seconds:.1f} s of training."
+    )
+    console.print(f"Saved to {path}{' (now the active model)' if args.activate else ''}")
+    return 0
