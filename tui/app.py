@@ -1,24 +1,162 @@
-"""The digits Textual app (a minimal shell until the Paint screen lands)."""
+"""The digits Textual app: four screens (modes), the active model, and the dataset.
+
+Screens are Textual modes, reachable from everywhere by a function key and by the command palette:
+F2 Paint, F3 Train, F4 Evaluate, F5 Models; F1 (or ?) shows the keys of the current screen.
+
+Shared state lives here and reaches the screens through reactives that hold plain strings, never
+arrays: `model_id` changes when another model becomes active (screens read `app.model`), and
+`dataset_state` moves through "unknown" -> "loading" -> "ready" | "missing" (screens read
+`app.dataset` / `app.dataset_error`). Loading the dataset runs in a thread worker.
+"""
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import var
+from textual.screen import Screen
+
+from tui.screens.base import MIN_HEIGHT, MIN_WIDTH
+from tui.screens.evaluate import EvaluateScreen
+from tui.screens.help import HelpScreen
+from tui.screens.models import ModelsScreen
+from tui.screens.paint import PaintScreen
+from tui.screens.train import TrainScreen
+
+SCREEN_KEYS = {"paint": "f2", "train": "f3", "evaluate": "f4", "models": "f5"}
 
 
 class DigitsApp(App[None]):
-    """Paint a digit and watch the network recognize it."""
+    """Paint a digit and watch the network recognize it; train and evaluate that network."""
 
+    CSS_PATH = "app.tcss"
     TITLE = "digits"
+    MODES = {
+        "paint": PaintScreen,
+        "train": TrainScreen,
+        "evaluate": EvaluateScreen,
+        "models": ModelsScreen,
+    }
+    DEFAULT_MODE = "paint"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (MIN_WIDTH, "-normal"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-medium"), (34, "-tall")]
+    BINDINGS = [
+        # The screens and help are shown in the mode bar at the top, so not in the footer.
+        Binding("f1", "help", "Help", show=False),
+        Binding("f2", "switch_mode('paint')", "Paint screen", show=False),
+        Binding("f3", "switch_mode('train')", "Train screen", show=False),
+        Binding("f4", "switch_mode('evaluate')", "Evaluate screen", show=False),
+        Binding("f5", "switch_mode('models')", "Models screen", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
 
-    def compose(self) -> ComposeResult:
-        """Header, a welcome line, and the key bindings in the footer."""
-        yield Header()
-        yield Static("digits: the Paint screen is on its way. Press ctrl+q to quit.")
-        yield Footer()
+    model_id: var[str] = var("")
+    """Identity (path) of the active model; watch it to follow model changes."""
+    dataset_state: var[str] = var("unknown")
+    """"unknown", "loading", "ready" or "missing"."""
+
+    def __init__(
+        self, model: Any, model_path: Path, data_dir: str | None = None, notice: str = ""
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.model_path = model_path
+        self.data_dir = data_dir
+        self.dataset: Any = None
+        self.dataset_error = ""
+        self._notice = notice
+
+    def on_mount(self) -> None:
+        """Publish the starting model; tell the user if it is a fallback."""
+        self.model_id = str(self.model_path)
+        if self._notice:
+            self.notify(self._notice, severity="warning", timeout=10)
+
+    # -- the active model ---------------------------------------------------------------------
+
+    def set_model(self, model: Any, path: Path) -> None:
+        """Make `model` (loaded from `path`) the one every screen uses."""
+        self.model = model
+        self.model_path = path
+        self.model_id = str(path)
+
+    # -- the dataset -------------------------------------------------------------------------
+
+    def request_dataset(self) -> None:
+        """Start loading MNIST in a worker unless it is loaded or loading already."""
+        if self.dataset_state in ("unknown", "missing"):
+            self.dataset_state = "loading"
+            self._load_dataset()
+
+    @work(thread=True, exclusive=True, group="dataset")
+    def _load_dataset(self) -> None:
+        """Read and verify the four files (about 0.2 s) off the UI thread."""
+        from mnist.dataset import load_mnist
+        from mnist.errors import MnistError
+
+        try:
+            data = load_mnist(self.data_dir)
+        except MnistError as exc:
+            self.call_from_thread(self._dataset_done, None, str(exc))
+        else:
+            self.call_from_thread(self._dataset_done, data, "")
+
+    def _dataset_done(self, data: Any, error: str) -> None:
+        self.dataset = data
+        self.dataset_error = error
+        self.dataset_state = "ready" if data is not None else "missing"
+
+    def retry_dataset(self) -> None:
+        """Forget a failed load and try again (e.g. after a download)."""
+        if self.dataset_state == "missing":
+            self.dataset_state = "unknown"
+        self.request_dataset()
+
+    # -- commands and help ---------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Show the keys of the current screen."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen, getattr(self.screen, "HELP", "")))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette offers every screen, and every action of the current screen."""
+        for mode, key in SCREEN_KEYS.items():
+            if mode != self.current_mode:
+                yield SystemCommand(
+                    f"{mode.title()} screen",
+                    f"Go to the {mode.title()} screen ({key})",
+                    lambda mode=mode: self.switch_mode(mode),
+                )
+        yield SystemCommand("Help", "Show the keys of this screen (f1)", self.action_help)
+        seen = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if active.node is self or not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            key = self.get_key_display(binding)
+            yield SystemCommand(
+                binding.description,
+                f"{screen.TITLE or 'Screen'} action ({key})",
+                lambda node=active.node, action=binding.action: self.run_action(action, node),
+            )
+        yield from super().get_system_commands(screen)
 
 
 def run(model: str | None = None, data_dir: str | None = None) -> int:
-    """Run the app until the user quits; returns the exit status."""
-    DigitsApp().run()
+    """Load the model (the given file, else the active one, else the shipped one), run the app.
+
+    A model file that cannot be loaded raises the network's one-line ModelError before the
+    terminal is taken over, so the CLI prints it and exits 2.
+    """
+    from network.registry import startup_model
+
+    loaded, path, notice = startup_model(model)
+    DigitsApp(loaded, path, data_dir, notice).run()
     return 0

@@ -1,0 +1,188 @@
+"""The Evaluate screen: the numbers of `digits eval`, the matrix, the browser, the Paint link."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from textual.widgets import Digits, Select, Static
+
+from network.presets import preset_config
+from network.registry import save_new
+from network.store import build_metadata, load_model, save_model
+from network.train import train
+from tui.app import DigitsApp
+from tui.screens.evaluate import EvaluateScreen
+from tui.screens.paint import PaintScreen
+from tui.widgets.confusion import ConfusionMatrix
+
+
+@pytest.fixture(scope="module")
+def weak_model_file(mnist_data, tmp_path_factory) -> Path:
+    """A small model trained for one epoch on 5,000 images (~85%: plenty of mistakes)."""
+    config = preset_config("fast", hidden=(16,), epochs=1)
+    result = train(config, mnist_data.train_images[:5000], mnist_data.train_labels[:5000])
+    path = tmp_path_factory.mktemp("models") / "weak.npz"
+    save_model(path, result.model, build_metadata(result.model, config, result=result))
+    return path
+
+
+def app_on(path: Path, data) -> DigitsApp:
+    """The app on a model file, with MNIST already loaded."""
+    app = DigitsApp(load_model(path), path)
+    app.dataset, app.dataset_state = data, "ready"
+    return app
+
+
+async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
+    """Let the app run until `condition()` holds (the timeout only guards against a hang)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await pilot.pause(0.02)
+
+
+async def open_evaluate(pilot) -> EvaluateScreen:
+    """Go to the Evaluate screen and wait for the first evaluation."""
+    await pilot.press("f4")
+    screen = pilot.app.screen
+    assert isinstance(screen, EvaluateScreen)
+    await wait_for(pilot, lambda: screen.evaluation is not None)
+    await pilot.pause()
+    return screen
+
+
+async def test_shipped_model_shows_what_digits_eval_reports(make_app, model_path, mnist_dir):
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "eval", "--json", "--model", str(model_path),
+         "--data-dir", str(mnist_dir)],
+        capture_output=True, text=True, env=dict(os.environ), timeout=120, check=True)
+    report = json.loads(result.stdout)
+    async with make_app(mnist_dir).run_test(size=(120, 40)) as pilot:
+        await pilot.press("f4")
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen.evaluation is not None)
+        await pilot.pause()
+        ev = screen.evaluation
+        assert ev.accuracy == report["accuracy"]
+        assert ev.confusion.tolist() == report["confusion"]
+        assert ev.f1.tolist() == report["f1"]
+        assert screen.query_one("#accuracy", Digits).value == f"{report['accuracy'] * 100:.2f}"
+        note = str(screen.query_one("#accuracy-note", Static).render())
+        assert f"{report['correct']:,} of 10,000" in note
+        assert screen.query_one(ConfusionMatrix).counts.tolist() == report["confusion"]
+
+
+async def test_misclassified_browser_opens_the_image_on_paint(weak_model_file, mnist_data):
+    app = app_on(weak_model_file, mnist_data)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_evaluate(pilot)
+        browser = screen.browser
+        await pilot.press(*"ttttt")  # true digit: any -> 0 -> ... -> 4
+        assert browser.true_filter == 4
+        await pilot.press("n")
+        index = browser.current
+        ev = screen.evaluation
+        assert ev.labels[index] == 4 and ev.predictions[index] != 4
+        caption = str(browser.query_one("#mistake-caption", Static).render())
+        assert f"true 4, predicted {ev.predictions[index]}" in caption and f"#{index}" in caption
+        await pilot.press("o")
+        await pilot.pause()
+        assert app.current_mode == "paint"
+        paint = app.screen
+        assert isinstance(paint, PaintScreen)
+        assert np.array_equal(paint.drawing.pixels, mnist_data.test_images[index])
+        assert f"MNIST test #{index}" in str(paint.query_one("#caption", Static).render())
+        await pilot.press("u")  # the image came in undoably: undo clears it again
+        await pilot.pause()
+        assert not paint.drawing.pixels.any()
+
+
+async def test_filters_navigation_and_matrix_clicks(weak_model_file, mnist_data):
+    app = app_on(weak_model_file, mnist_data)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_evaluate(pilot)
+        browser, ev = screen.browser, screen.evaluation
+        assert browser.shown.size == ev.misclassified.size > 100
+        true, pred = 4, 9
+        browser.select_pair(true, pred)
+        expected = [i for i in ev.misclassified
+                    if ev.labels[i] == true and ev.predictions[i] == pred]
+        assert browser.shown.tolist() == expected
+        assert browser.query_one("#filter-true", Select).value == true
+        assert len(expected) >= 2
+        await pilot.press("right", "n")
+        assert browser.current == expected[2 % len(expected)]
+        await pilot.press("left", "b")
+        assert browser.current == expected[0]
+        await pilot.press("left")  # wraps around to the last one
+        assert browser.current == expected[-1]
+        await pilot.press("x")
+        assert browser.shown.size == ev.misclassified.size
+        await pilot.press("p", "p", "p")  # predicted: any -> 0 -> 1 -> 2
+        assert browser.predicted_filter == 2
+        assert all(ev.predictions[i] == 2 for i in browser.shown)
+        # Clicking the matrix cell (true 7, predicted 2) filters to that pair.
+        matrix = screen.query_one(ConfusionMatrix)
+        await pilot.click(matrix, offset=(1 + 3 + 2 * matrix.cell + 2, 1 + 1 + 7))
+        assert (browser.true_filter, browser.predicted_filter) == (7, 2)
+        # The most confused pairs are listed.
+        top = str(screen.query_one("#pairs", Static).render())
+        c = ev.confusion.copy()
+        np.fill_diagonal(c, 0)
+        t, p = np.unravel_index(np.argmax(c), c.shape)
+        assert f"{t} → {p}: {c[t, p]}" in top
+
+
+async def test_choosing_another_model_and_cancelling(weak_model_file, mnist_data, monkeypatch):
+    weak = load_model(weak_model_file)
+    save_new(weak, weak.metadata, "weak saved")
+    app = app_on(weak_model_file, mnist_data)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_evaluate(pilot)
+        first = screen.evaluation
+        select = screen.query_one("#model-select", Select)
+        assert select.value == "@active"
+        select.value = "weak saved"
+        await wait_for(pilot, lambda: screen.evaluated_name == "weak saved")
+        assert screen.evaluation is not first
+        assert screen.evaluation.accuracy == first.accuracy  # the same weights
+        # A slow model: the evaluation is cancelled between two chunks.
+        chunks = []
+        real = type(app.model).predict_proba
+
+        def slow(self, images, batch_size=2048):
+            chunks.append(len(images))
+            time.sleep(0.3)
+            return real(self, images, batch_size)
+
+        monkeypatch.setattr(type(app.model), "predict_proba", slow)
+        select.value = "@active"
+        await wait_for(pilot, lambda: len(chunks) >= 1)
+        await pilot.press("escape")
+        status = screen.query_one("#eval-status", Static)
+        await wait_for(pilot, lambda: "cancelled" in str(status.render()))
+        assert len(chunks) < 5 and screen.evaluated_name == "weak saved"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (160, 50)])
+async def test_layout_fits(weak_model_file, mnist_data, size):
+    app = app_on(weak_model_file, mnist_data)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_evaluate(pilot)
+        area = screen.query_one("#eval-scroll").region
+        parts = ["#accuracy", "#confusion", "#mistake-image", "#mistake-caption"]
+        if size[0] >= 120:
+            parts += ["#per-digit", "#pairs"]
+        regions = [screen.query_one(p).region for p in parts]
+        for part, region in zip(parts, regions, strict=True):
+            assert area.contains_region(region), (part, region, area)
+        for i, a in enumerate(regions):
+            for b in regions[i + 1:]:
+                assert not a.overlaps(b), (a, b)

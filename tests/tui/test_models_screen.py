@@ -1,0 +1,175 @@
+"""The Models screen: the list, switching the active model (it persists), renaming, deleting."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Static
+
+from network import registry
+from network.mlp import MLP
+from network.registry import active_name, models_dir, settings_path, startup_model
+from network.store import build_metadata, load_model, save_model, shipped_model_path
+from tui.app import DigitsApp
+from tui.screens.models import ModelsScreen
+from tui.widgets.dialogs import ConfirmDialog, NameDialog
+
+
+def make(name: str, hidden: int, accuracy: float, created: str) -> Path:
+    """Save a small untrained model under `name` with a made-up accuracy and date."""
+    model = MLP((784, hidden, 10), rng=hidden)
+    meta = build_metadata(model, test_accuracy=accuracy, preset="fast", created=created)
+    return registry.save_new(model, meta, name)
+
+
+@pytest.fixture
+def saved(tmp_path) -> dict[str, Path]:
+    """Two saved models (older first), plus a start model outside the models folder."""
+    paths = {"older": make("older", 4, 0.5, "2025-01-01T10:00:00+00:00"),
+             "newer": make("newer", 6, 0.75, "2025-02-01T10:00:00+00:00")}
+    start = MLP((784, 8, 10), rng=0)
+    paths["start"] = tmp_path / "start.npz"
+    save_model(paths["start"], start, build_metadata(start))
+    return paths
+
+
+async def open_models(pilot) -> ModelsScreen:
+    """Go to the Models screen."""
+    await pilot.press("f5")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, ModelsScreen)
+    return screen
+
+
+def rows(screen: ModelsScreen) -> list[list[str]]:
+    """The table's cells as text."""
+    table = screen.query_one(DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def select(pilot, screen: ModelsScreen, name: str) -> None:
+    """Highlight the row of model `name`."""
+    names = [e.name for e in screen.entries]
+    screen.query_one(DataTable).move_cursor(row=names.index(name))
+    await pilot.pause()
+
+
+async def test_list_marks_the_active_model_and_switching_persists(saved):
+    app = DigitsApp(load_model(saved["start"]), saved["start"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_models(pilot)
+        table = rows(screen)
+        assert [r[1] for r in table] == ["shipped", "newer", "older"]  # shipped first
+        assert table[1][2:5] == ["fast", "784-6-10 relu", "75.00%"]
+        assert not any(r[0] for r in table)  # the app runs a file given on the command line
+        assert "start" in str(screen.query_one("#models-active", Static).render())
+        await select(pilot, screen, "older")
+        await pilot.press("a")
+        await pilot.pause()
+        assert app.model_path == saved["older"] and app.model.sizes == (784, 4, 10)
+        assert [r[0] for r in rows(screen)] == ["", "", "●"]
+        await select(pilot, screen, "newer")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.model_path == saved["newer"]
+    # A restart starts on the choice made.
+    model, path, notice = startup_model()
+    assert path == saved["newer"] and notice == "" and model.sizes == (784, 6, 10)
+
+
+async def test_rename_refuses_bad_names_inline_and_follows_the_active_model(saved):
+    registry.set_active("newer")
+    app = DigitsApp(load_model(saved["newer"]), saved["newer"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_models(pilot)
+        await select(pilot, screen, "newer")
+        await pilot.press("r")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, NameDialog)
+        for bad, reason in [("../../etc/x", "invalid model name"), ("older", "exists already"),
+                            ("", "cannot be empty"), ("shipped", "comes with digits")]:
+            await pilot.press("ctrl+u", *bad, "enter")
+            await pilot.pause()
+            assert app.screen is dialog, bad  # refused: the dialog stays open
+            assert reason in str(dialog.query_one("#dialog-error", Static).render()), bad
+        await pilot.press("ctrl+u", *"best so far", "enter")
+        await pilot.pause()
+        assert app.screen is screen
+        assert [r[1] for r in rows(screen)] == ["shipped", "best so far", "older"]
+        assert app.model_path == models_dir() / "best so far.npz"
+        assert active_name() == "best so far"
+        assert sorted(p.name for p in models_dir().iterdir()) == ["best so far.npz", "older.npz"]
+
+
+async def test_delete_asks_first_and_never_deletes_the_shipped_model(saved):
+    registry.set_active("older")
+    app = DigitsApp(load_model(saved["older"]), saved["older"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_models(pilot)
+        await select(pilot, screen, "older")
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")  # changed our mind
+        await pilot.pause()
+        assert saved["older"].exists() and app.screen is screen
+        await pilot.press("d", "y")
+        await pilot.pause()
+        assert not saved["older"].exists() and saved["newer"].exists()
+        assert [r[1] for r in rows(screen)] == ["shipped", "newer"]
+        assert active_name() == "shipped"
+        message = str(screen.query_one("#models-message", Static).render())
+        assert "Deleted 'older'" in message
+        if shipped_model_path().exists():
+            assert app.model_path == shipped_model_path()
+        await select(pilot, screen, "shipped")
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.screen is screen  # no question: refused at once
+        message = str(screen.query_one("#models-message", Static).render())
+        assert "shipped model cannot be deleted" in message
+        await pilot.press("r")
+        await pilot.pause()
+        assert "cannot be renamed" in str(screen.query_one("#models-message", Static).render())
+
+
+async def test_unreadable_files_are_listed_with_their_error(saved):
+    (models_dir() / "broken.npz").write_bytes(b"not a zip at all")
+    app = DigitsApp(load_model(saved["start"]), saved["start"])
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_models(pilot)
+        await select(pilot, screen, "broken")
+        assert "unreadable" in rows(screen)[[e.name for e in screen.entries].index("broken")][3]
+        assert "not a model" in str(screen.query_one("#models-info", Static).render())
+        await pilot.press("a")
+        await pilot.pause()
+        assert app.model_path == saved["start"]
+        assert "Cannot make 'broken' active" in str(
+            screen.query_one("#models-message", Static).render())
+
+
+async def test_a_full_disk_keeps_the_settings(saved):
+    registry.set_active("older")
+    before = settings_path().read_bytes()
+    app = DigitsApp(load_model(saved["older"]), saved["older"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_models(pilot)
+        await select(pilot, screen, "newer")
+
+        def full(fd):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(os, "fsync", full)
+            await pilot.press("a")
+            await pilot.pause()
+        message = str(screen.query_one("#models-message", Static).render())
+        assert "no space left on device" in message.lower()
+        assert app.model_path == saved["older"]  # nothing switched
+        assert settings_path().read_bytes() == before
+        assert sorted(p.name for p in settings_path().parent.iterdir()) == ["settings.json"]

@@ -1,0 +1,217 @@
+"""The Paint screen's grid driven like a user would: mouse drags, keys, clear and undo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from textual import events
+
+from mnist.drawing import Drawing, line_cells
+from tui.screens.paint import PaintScreen
+from tui.widgets.canvas import Canvas
+
+SIZES = [(80, 24), (120, 40), (160, 50)]
+
+
+async def drag(pilot, canvas: Canvas, points: list[tuple[int, int]], button: int = 1) -> None:
+    """mouse_down on the first pixel, hover over the middle ones, mouse_up on the last."""
+    await pilot.mouse_down(canvas, offset=canvas.offset_of(*points[0]), button=button)
+    for point in points[1:-1]:
+        await pilot.hover(canvas, offset=canvas.offset_of(*point))
+    await pilot.mouse_up(canvas, offset=canvas.offset_of(*points[-1]))
+    await pilot.pause()
+
+
+def paint_screen(app) -> tuple[PaintScreen, Canvas]:
+    """The Paint screen and its grid."""
+    screen = app.screen
+    assert isinstance(screen, PaintScreen)
+    return screen, screen.query_one(Canvas)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_drag_paints_cells_under_and_between(make_app, size):
+    async with make_app().run_test(size=size) as pilot:
+        screen, canvas = paint_screen(pilot.app)
+        assert canvas.compact == (size == (80, 24))
+        # Hover events 6 columns apart: the cells in between are filled by a line.
+        await drag(pilot, canvas, [(6, 4), (6, 10), (6, 16), (6, 22)])
+        pixels = canvas.drawing.pixels
+        assert (pixels[6, 4:23] == 255).all()
+        await drag(pilot, canvas, [(8, 20), (22, 8)])
+        for row, col in line_cells((8, 20), (22, 8)):
+            assert pixels[row, col] == 255, (row, col)
+        assert pilot.app.mouse_captured is None
+        assert screen.prediction != ""  # a guess is shown once there is ink
+        # Two strokes, two undo steps.
+        await pilot.press("u")
+        await pilot.pause()
+        assert (pixels[6, 4:23] == 255).all() and pixels[22, 8] == 0
+        # The widget shows the ink: the painted row is drawn in the ink colour.
+        palette = canvas._get_palette()
+        y = 6 // 2 if canvas.compact else 6
+        styles = [seg.style for seg in canvas.render_line(y) if seg.style is not None]
+        ink = palette.colours[255]
+        assert any(ink in (style.color, style.bgcolor) for style in styles)
+
+
+async def test_right_drag_and_eraser_erase(make_app):
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen, canvas = paint_screen(pilot.app)
+        block = np.zeros((28, 28), np.uint8)
+        block[4:24, 4:24] = 255
+        canvas.load_image(block)
+        await drag(pilot, canvas, [(14, 2), (14, 14), (14, 25)], button=3)
+        pixels = canvas.drawing.pixels
+        assert (pixels[13:16, 4:24] == 0).all()  # brush 1 erases a 3-pixel-wide path
+        assert (pixels[4:12, 4:24] == 255).all()
+        await pilot.press("e")  # eraser on: the left button erases too
+        assert "eraser" in str(screen.query_one("#status").render())
+        await drag(pilot, canvas, [(6, 10), (22, 10)])
+        assert (pixels[6:23, 10] == 0).all()
+        await pilot.press("e", "u", "u")
+        await pilot.pause()
+        assert np.array_equal(pixels, block)
+
+
+async def test_drag_leaving_the_grid_and_coming_back(make_app):
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        screen, canvas = paint_screen(pilot.app)
+        await pilot.mouse_down(canvas, offset=canvas.offset_of(10, 10))
+        outside = canvas.offset_of(10, 0) + (canvas.region.width + 10, 0)  # over the bars
+        await pilot.hover(canvas, offset=outside)
+        await pilot.hover(canvas, offset=(canvas.region.width + 5, -1))  # over the header
+        assert pilot.app.mouse_captured is canvas
+        await pilot.hover(canvas, offset=canvas.offset_of(20, 20))
+        await pilot.mouse_up(canvas, offset=(3, canvas.region.height + 2))  # below the grid
+        await pilot.pause()
+        pixels = canvas.drawing.pixels
+        assert (pixels[10, 10:28] == 255).all()
+        assert pixels[20, 20] == 255
+        assert pilot.app.mouse_captured is None
+        await pilot.press("u")  # the whole excursion was one stroke
+        await pilot.pause()
+        assert not pixels.any()
+
+
+async def test_stroke_closed_when_the_screen_is_left(make_app):
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        screen, canvas = paint_screen(pilot.app)
+        await pilot.mouse_down(canvas, offset=canvas.offset_of(6, 6))
+        await pilot.hover(canvas, offset=canvas.offset_of(6, 20))
+        await pilot.press("f3")  # no mouse up: switch to the Train screen
+        await pilot.pause()
+        assert pilot.app.mouse_captured is None
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.hover(canvas, offset=canvas.offset_of(20, 20))  # must not paint any more
+        await pilot.pause()
+        assert canvas.drawing.pixels[20, 20] == 0
+        await pilot.press("u")
+        await pilot.pause()
+        assert not canvas.drawing.pixels.any()
+
+
+async def test_compact_rows_follow_pointer_or_direction(make_app):
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        screen, canvas = paint_screen(pilot.app)
+        assert canvas.compact
+        # Cell-precise reports, moving up: rows are entered from below, so the lower pixels.
+        await drag(pilot, canvas, [(20, 5), (16, 5), (10, 5), (6, 5)])
+        pixels = canvas.drawing.pixels
+        assert (pixels[7:21, 5] == 255).all() and pixels[6, 5] < 255
+        # Pixel-precise reports: the half under the pointer (0.75 of a cell = the lower pixel).
+        x, y = canvas.offset_of(0, 15)
+        for event_type in (events.MouseDown, events.MouseUp):
+            canvas.post_message(event_type(canvas, x, y + 4.75, 0, 0, 1, False, False, False))
+        await pilot.pause()
+        assert pixels[9, 15] == 255 and pixels[8, 15] < 255
+
+
+async def test_clear_and_several_undos(make_app):
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        screen, canvas = paint_screen(pilot.app)
+        await drag(pilot, canvas, [(5, 5), (5, 20)])
+        first = canvas.drawing.pixels.copy()
+        await drag(pilot, canvas, [(10, 5), (20, 20)])
+        second = canvas.drawing.pixels.copy()
+        await pilot.press("c")
+        await pilot.pause()
+        assert not canvas.drawing.pixels.any()
+        assert screen.prediction == ""
+        assert "Draw a digit" in str(screen.query_one("#confidence").render())
+        for expected in (second, first, np.zeros((28, 28), np.uint8)):
+            await pilot.press("u")
+            await pilot.pause()
+            assert np.array_equal(canvas.drawing.pixels, expected)
+        await pilot.press("u")  # nothing left: says so, no crash
+        await pilot.pause()
+        assert any("Nothing to undo" in n.message for n in pilot.app._notifications)
+
+
+async def test_keyboard_paints_a_known_shape(make_app):
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        screen, canvas = paint_screen(pilot.app)
+        assert canvas.cursor == (14, 14)
+        await pilot.press(*"kkkk", "left", "h", "h", "h", "p")  # to (10, 10), pen down
+        await pilot.press(*"llllllll", *["down"] * 8, "p")  # right 8, down 8, pen up
+        await pilot.press("j", "space")  # one dab below the corner
+        await pilot.pause()
+        expected = Drawing()
+        expected.begin_stroke()
+        expected.line_to(10, 10)
+        expected.line_to(10, 18)
+        expected.line_to(18, 18)
+        expected.end_stroke()
+        expected.paint(19, 18)
+        assert np.array_equal(canvas.drawing.pixels, expected.pixels)
+        assert canvas.cursor == (19, 18)
+        status = str(screen.query_one("#status").render())
+        assert "cursor 19,18" in status and "pen up" in status
+        # Pen down with the eraser erases along the path; x erases at the cursor.
+        await pilot.press("e", "k", "p", *"hhhhhhhh", "p", "e")
+        await pilot.pause()
+        assert (canvas.drawing.pixels[17:20, 11:19] == 0).all()
+        await pilot.press("u")  # undo the erased path
+        await pilot.pause()
+        assert np.array_equal(canvas.drawing.pixels, expected.pixels)
+        await pilot.press("x")
+        await pilot.pause()
+        assert canvas.drawing.pixels[18, 10] == 0
+
+
+async def test_brush_sizes_and_cursor_drawing(make_app):
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen, canvas = paint_screen(pilot.app)
+        status = screen.query_one("#status")
+        for key, size in (("3", 3), ("left_square_bracket", 2), ("1", 1), ("2", 2)):
+            await pilot.press(key)
+            await pilot.pause()
+            assert canvas.drawing.brush_size == size
+            assert f"brush {size}" in str(status.render())
+        await pilot.press("space")
+        await pilot.pause()
+        assert canvas.drawing.pixels[14, 14] == 255 and canvas.drawing.pixels[14, 16] > 0
+        # The cursor is drawn: "[]" in full scale, a coloured half block in compact scale.
+        assert "[]" in canvas.render_line(14).text
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert canvas.compact
+        colour = canvas._cursor_colour()
+        cells = [seg for seg in canvas.render_line(7) if seg.text in ("▀", "▄")]
+        assert any(seg.style.color == colour for seg in cells)
+
+
+async def test_coalesces_a_burst_of_motion(make_app):
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen, canvas = paint_screen(pilot.app)
+        await pilot.mouse_down(canvas, offset=canvas.offset_of(4, 4))
+        await pilot.pause()
+        before = len(screen.compute_times)
+        for i in range(200):  # a burst: 200 motion events queued at once
+            x, y = canvas.offset_of(4 + i % 20, 4 + (i * 7) % 20)
+            canvas.post_message(events.MouseMove(canvas, x, y, 0, 0, 1, False, False, False))
+        await pilot.mouse_up(canvas, offset=canvas.offset_of(20, 20))
+        await pilot.pause()
+        recognitions = len(screen.compute_times) - before
+        assert 1 <= recognitions <= 20, recognitions

@@ -1,0 +1,103 @@
+"""Recognition through the Paint screen: what it shows for real MNIST digits and for drawings."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+
+import numpy as np
+
+from mnist.normalize import normalize
+from tui.screens.paint import PaintScreen
+from tui.widgets.canvas import Canvas
+from tui.widgets.preview import Preview
+from tui.widgets.probabilities import Probabilities
+
+
+def shrink_to_corner(image: np.ndarray, corner: int) -> np.ndarray:
+    """The 28x28 image at half size (2x2 means, 14x14) in one of the four corners of the field."""
+    half = image.reshape(14, 2, 14, 2).astype(np.float64).mean(axis=(1, 3))
+    out = np.zeros((28, 28), dtype=np.float64)
+    top, left = (corner // 2) * 14, (corner % 2) * 14
+    out[top : top + 14, left : left + 14] = half
+    return out
+
+
+async def shown_predictions(pilot, images) -> list[str]:
+    """Put each image on the canvas (the path a stroke takes) and read the digit shown."""
+    screen = pilot.app.screen
+    assert isinstance(screen, PaintScreen)
+    canvas = screen.query_one(Canvas)
+    shown = []
+    for image in images:
+        done = len(screen.latencies)  # one entry per finished recognition
+        canvas.load_image(image)  # Drawing change -> refresh -> Canvas.Changed -> recognition
+        for _ in range(1000):
+            if len(screen.latencies) > done:
+                break
+            await asyncio.sleep(0.001)
+        shown.append(screen.prediction)
+    await pilot.pause()
+    return shown
+
+
+async def test_recognizes_mnist_digits_and_small_corner_digits(make_app, test_digits):
+    images, labels = test_digits
+    expected = [str(int(label)) for label in labels]
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        shown = await shown_predictions(pilot, images)
+        right = sum(s == e for s, e in zip(shown, expected, strict=True))
+        assert right >= 97, f"{right}/100 MNIST test digits recognized"
+        small = [shrink_to_corner(image, i % 4) for i, image in enumerate(images)]
+        shown = await shown_predictions(pilot, small)
+        right = sum(s == e for s, e in zip(shown, expected, strict=True))
+        assert right >= 95, f"{right}/100 half-size digits in a corner recognized"
+        # The bars and the preview follow the last image.
+        screen = pilot.app.screen
+        bars = screen.query_one(Probabilities)
+        assert bars.top == int(shown[-1]) and abs(sum(bars.probabilities) - 1.0) < 1e-3
+        levels = screen.query_one(Preview).levels
+        want = np.rint(normalize(screen.drawing.pixels)).astype(np.uint8)
+        assert np.abs(levels.astype(int) - want).max() <= 1
+
+
+async def test_blank_canvas_shows_a_hint_not_a_guess(make_app):
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        await pilot.pause()
+        assert screen.prediction == ""
+        assert "Draw a digit" in str(screen.query_one("#confidence").render())
+        assert screen.query_one(Probabilities).probabilities is None
+        assert not screen.query_one(Preview).levels.any()
+
+
+async def test_drawn_seven_and_small_three(make_app):
+    """A keyboard 7, then a small keyboard 3 in the bottom-right corner (the manual check)."""
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        await pilot.press(*"kkkkkkkk", *"hhhhhh", "p", *"l" * 12, *"jhj" * 8, "p")
+        await pilot.pause()
+        assert screen.prediction == "7"
+        assert "sure it is a 7" in str(screen.query_one("#confidence").render())
+        await pilot.press("c", *"kkkk", *"l" * 8)  # cursor from (22, 12) to (18, 20)
+        assert screen.query_one(Canvas).cursor == (18, 20)
+        await pilot.press("p", *"lllll", *"jjjj", *"hhhh", "p", *"llll")
+        await pilot.press("p", *"jjjj", *"hhhhh", "p")
+        await pilot.pause()
+        pixels = screen.drawing.pixels
+        assert pixels[:17].sum() == 0 and pixels[:, :19].sum() == 0  # small, in the corner
+        assert screen.prediction == "3"
+
+
+async def test_stroke_to_prediction_latency(make_app):
+    async with make_app().run_test(size=(160, 50)) as pilot:
+        screen = pilot.app.screen
+        canvas = screen.query_one(Canvas)
+        await pilot.mouse_down(canvas, offset=canvas.offset_of(4, 4))
+        for col in range(6, 24):
+            await pilot.hover(canvas, offset=canvas.offset_of(4 + col // 2, col))
+        await pilot.mouse_up(canvas, offset=canvas.offset_of(24, 24))
+        await pilot.pause()
+        assert len(screen.latencies) >= 10
+        assert statistics.median(screen.latencies) < 0.016
+        assert statistics.median(screen.compute_times) < 0.005

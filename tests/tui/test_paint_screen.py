@@ -1,0 +1,160 @@
+"""The Paint screen as a whole: layout at several sizes, help, palette, dataset, model changes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rich.console import Console
+from textual.widgets import Static
+
+from tui.screens.base import TooSmall
+from tui.screens.help import HelpScreen
+from tui.screens.paint import PaintScreen
+from tui.widgets.canvas import Canvas
+
+PARTS = ["#canvas", "#caption", "#digit", "#confidence", "#bars", "#preview", "#status"]
+
+
+def assert_laid_out(screen: PaintScreen) -> None:
+    """Every part is shown, inside the screen, and the main parts do not overlap."""
+    area = screen.region
+    for selector in PARTS:
+        widget = screen.query_one(selector)
+        assert widget.display and widget.region.area > 0 or selector == "#caption", selector
+        assert area.contains_region(widget.region), (selector, widget.region, area)
+    regions = [screen.query_one(s).region for s in ("#canvas", "#bars", "#preview", "#status")]
+    for i, a in enumerate(regions):
+        for b in regions[i + 1 :]:
+            assert not a.overlaps(b), (a, b)
+    assert not screen.query_one(TooSmall).display
+
+
+@pytest.mark.parametrize(
+    ("size", "compact"), [((80, 24), True), ((120, 40), False), ((160, 50), False)]
+)
+async def test_layout_fits(make_app, size, compact):
+    async with make_app().run_test(size=size) as pilot:
+        screen = pilot.app.screen
+        await pilot.pause()
+        canvas = screen.query_one(Canvas)
+        assert canvas.compact is compact
+        assert canvas.region.size == ((30, 16) if compact else (58, 30))
+        assert_laid_out(screen)
+
+
+async def test_too_small_then_recovers(make_app):
+    async with make_app().run_test(size=(60, 20)) as pilot:
+        screen = pilot.app.screen
+        await pilot.pause()
+        message = screen.query_one(TooSmall)
+        assert message.display and not screen.body.display
+        assert "80x24" in str(message.render())
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert screen.body.display and not message.display
+        assert_laid_out(screen)
+        await pilot.resize_terminal(160, 50)  # and it switches to the full-scale grid
+        await pilot.pause()
+        assert not screen.query_one(Canvas).compact
+        assert_laid_out(screen)
+
+
+async def test_help_footer_and_palette_list_the_bindings(make_app):
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        shown = {b.binding.action for b in screen.active_bindings.values() if b.binding.show}
+        assert {"stamp", "pen", "eraser", "clear", "undo", "random"} <= shown
+        descriptions = {b.binding.description for b in screen.active_bindings.values()}
+        commands = {c.title for c in pilot.app.get_system_commands(screen)}
+        for needed in ("Pen", "Eraser", "Clear", "Undo", "Random", "Brush size 2", "Cursor up"):
+            assert needed in descriptions and needed in commands, needed
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, HelpScreen)
+        console = Console(width=100, record=True, file=io.StringIO())
+        for static in pilot.app.screen.query(Static):
+            console.print(static.content)
+        text = console.export_text()
+        assert "Brush size 3" in text and "Pen" in text and "right button" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert pilot.app.screen is screen
+
+
+async def test_starts_and_recognizes_without_the_dataset(make_app, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path))  # an empty folder; the cache is empty too
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        await pilot.press("space")
+        await pilot.pause()
+        assert screen.prediction != ""
+        await pilot.press("r")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if pilot.app.dataset_state == "missing":
+                break
+        await pilot.pause()
+        assert pilot.app.dataset_state == "missing"
+        error = pilot.app.dataset_error
+        assert error and any(n.message == error for n in pilot.app._notifications)
+        await pilot.press("c", "space")  # still usable
+        await pilot.pause()
+        assert screen.drawing.pixels[14, 14] == 255 and screen.prediction != ""
+
+
+async def test_random_digit_with_the_dataset(make_app, mnist_dir, mnist_data):
+    async with make_app(mnist_dir).run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        await pilot.press("r")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if "MNIST test #" in str(screen.query_one("#caption").render()):
+                break
+        caption = str(screen.query_one("#caption").render())
+        index = int(caption.split("#")[1].split(",")[0])
+        assert caption.endswith(f"label {mnist_data.test_labels[index]}")
+        assert np.array_equal(screen.drawing.pixels, mnist_data.test_images[index])
+        await pilot.press("space")
+        await pilot.pause()
+        assert "(edited)" in str(screen.query_one("#caption").render())
+        await pilot.press("u", "u")
+        await pilot.pause()
+        assert not screen.drawing.pixels.any()
+
+
+async def test_show_image_and_model_changes(make_app, model):
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen = pilot.app.screen
+        status = screen.query_one("#status")
+        assert "test " in str(status.render())
+        image = np.zeros((28, 28), np.float32)
+        image[6:22, 13:15] = 254.6  # a float image: a "1"
+        screen.show_image(image, "Evaluate: test #5, label 1, predicted 7")
+        await pilot.pause()
+        assert screen.drawing.pixels[10, 13] == 255
+        assert "test #5" in str(screen.query_one("#caption").render())
+        assert screen.prediction == "1"
+        runs = len(screen.compute_times)
+        pilot.app.set_model(model, Path("/elsewhere/another-model.npz"))
+        await pilot.pause()
+        assert "another-model" in str(status.render())
+        assert len(screen.compute_times) > runs  # recognized again with the new model
+        await pilot.press("u")
+        await pilot.pause()
+        assert screen.prediction == ""
+
+
+async def test_theme_change_repaints_in_the_new_colours(make_app):
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        canvas = pilot.app.screen.query_one(Canvas)
+        await pilot.press("space")
+        await pilot.pause()
+        dark_paper = canvas._get_palette().colours[0]
+        pilot.app.theme = "textual-light"
+        await pilot.pause()
+        light = canvas._get_palette()
+        assert light.colours[0] != dark_paper
+        assert any(seg.style.bgcolor == light.colours[0] for seg in canvas.render_line(0))

@@ -1,0 +1,328 @@
+"""The Evaluate screen: a model's accuracy on the 10,000 MNIST test images, and its mistakes.
+
+Layout (evaluate.tcss): a model chooser with a progress bar on top; then the accuracy (large)
+over the confusion matrix, the misclassified-image browser, and per-digit precision, recall and
+F1 with the most confused pairs. Side by side from 120 columns; below 120 the per-digit table
+sits under the others (the body scrolls).
+
+Evaluation runs in a thread worker (group "evaluate", exclusive: choosing another model cancels
+the running one) through `network.report.evaluate_with_progress`, which is
+`network.evaluate.evaluate` -- the function `digits eval` uses -- reporting per chunk, so the
+numbers are the ones `digits eval` prints for the same model.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical, VerticalScroll
+from textual.widgets import Digits, Label, ProgressBar, Select, Static
+from textual.worker import get_current_worker
+
+from network.errors import ModelError
+from network.report import EvaluationCancelled, confused_pairs, evaluate_with_progress
+from tui.messages import EvalDone, EvalProgress
+from tui.screens.base import DigitsScreen
+from tui.widgets.confusion import ConfusionMatrix
+from tui.widgets.dataset_panel import DatasetPanel
+from tui.widgets.mistakes import MistakeBrowser
+
+ACTIVE = "@active"
+"""Chooser value for 'the app's active model'."""
+HELP = """\
+The chosen model (the active one unless you pick another with m) is scored on the 10,000 MNIST
+test images, exactly as `digits eval` does. The matrix counts, for each true digit (row), what
+the model said (column); click a cell to browse those mistakes. The browser shows one
+misclassified image at a time: n / b (or the arrows) move, t and p filter by true and by
+predicted digit (T and P go backwards), x clears the filters, o opens the image on the Paint
+screen, where you can edit it and watch the prediction change."""
+
+
+class EvaluateScreen(DigitsScreen):
+    """Scores a model on the test set: accuracy, confusion, per-digit scores, mistakes."""
+
+    TITLE = "Evaluate"
+    MODE = "evaluate"
+    CSS_PATH = "evaluate.tcss"
+    HELP = HELP
+    AUTO_FOCUS = ""
+    BINDINGS = [
+        Binding("o,enter", "open", "Open on Paint"),
+        Binding("right,n", "step(1)", "Next image"),
+        Binding("left,b", "step(-1)", "Previous image", show=False),
+        Binding("t", "true_digit(1)", "True digit"),
+        Binding("p", "predicted_digit(1)", "Predicted digit"),
+        Binding("shift+t", "true_digit(-1)", "Previous true digit", show=False),
+        Binding("shift+p", "predicted_digit(-1)", "Previous predicted digit", show=False),
+        Binding("x", "clear_filters", "Clear filters", show=False),
+        Binding("m", "choose_model", "Choose model", show=False),
+        Binding("e", "evaluate", "Evaluate again", show=False),
+        Binding("escape", "cancel", "Cancel evaluation", show=False),
+        Binding("d", "download", "Download MNIST"),
+    ]
+
+    def __init__(self) -> None:
+        """Nothing evaluated yet."""
+        super().__init__()
+        self.evaluation: Any = None
+        self.evaluated_name = ""
+        self.seconds = 0.0
+        self._token = 0
+        self._done_key: tuple[str, str] | None = None
+        self._pending_key: tuple[str, str] | None = None
+
+    def compose_body(self) -> ComposeResult:
+        """Chooser and progress; accuracy and matrix | mistakes | per-digit scores and pairs."""
+        with Horizontal(id="eval-top"):
+            yield Label("Model", id="model-label")
+            yield Select([], prompt="model", allow_blank=True, compact=True, id="model-select")
+            yield ProgressBar(total=1, show_eta=False, id="eval-bar")
+            yield Static("", id="eval-status")
+        yield DatasetPanel(id="no-data")
+        with VerticalScroll(id="eval-scroll"):
+            with Container(id="eval-grid"):
+                with Vertical(id="eval-summary"):
+                    with Horizontal(id="accuracy-row"):
+                        yield Digits("", id="accuracy")
+                        yield Static("", id="accuracy-note")
+                    yield ConfusionMatrix(id="confusion")
+                yield MistakeBrowser(id="mistakes")
+                with Vertical(id="eval-details"):
+                    yield Static("", id="per-digit")
+                    yield Static("", id="pairs")
+
+    @property
+    def browser(self) -> MistakeBrowser:
+        """The misclassified-image browser."""
+        return self.query_one(MistakeBrowser)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Fit the matrix to the new width."""
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        """Roomier matrix cells (a blank between four-digit counts) from 130 columns."""
+        roomy = width >= 130
+        self.query_one(ConfusionMatrix).set_cell_width(5 if roomy else 4)
+        self.query_one("#accuracy-row").set_class(roomy, "-roomy")
+
+    def on_mount(self) -> None:
+        """Follow the active model and the dataset."""
+        self._fit(self.app.size.width)
+        self.watch(self.app, "dataset_state", self._dataset_changed)
+        self.watch(self.app, "model_id", lambda _: self._fill_chooser(), init=False)
+
+    def on_screen_resume(self) -> None:
+        """Shown: refresh the model list, load MNIST if needed, evaluate if out of date."""
+        self._fill_chooser()
+        self.app.request_dataset()
+        self._maybe_evaluate()
+
+    def _fill_chooser(self) -> None:
+        """The active model first, then every saved model (and the shipped one)."""
+        from network.registry import list_models
+
+        select = self.query_one("#model-select", Select)
+        current = select.value if select.value != Select.NULL else ACTIVE
+        options: list[tuple[str, str]] = [(f"active: {Path(self.app.model_path).stem}", ACTIVE)]
+        for entry in list_models():
+            acc = f" · {entry.test_accuracy:.2%}" if entry.test_accuracy is not None else ""
+            note = " (unreadable)" if entry.error else acc
+            options.append((f"{entry.name}{note}", entry.name))
+        with self.prevent(Select.Changed):
+            select.set_options(options)
+            select.value = current if current in [v for _, v in options] else ACTIVE
+        if self.is_current:
+            self._maybe_evaluate()
+
+    def _target(self) -> tuple[str, str]:
+        """(choice, identity) of what should be shown: the active model's id or a file path."""
+        choice = self.query_one("#model-select", Select).value
+        if choice in (ACTIVE, Select.NULL):
+            return ACTIVE, str(self.app.model_id)
+        from network.registry import path_for
+
+        return str(choice), str(path_for(str(choice)))
+
+    def _dataset_changed(self, state: str) -> None:
+        """Show the dataset panel when MNIST is missing; evaluate once it is loaded."""
+        self.set_class(state == "missing", "-no-data")
+        self.refresh_bindings()
+        if state == "missing":
+            self.query_one(DatasetPanel).show_missing()
+            self._status("No MNIST: download it or point MNIST_DIR at it.")
+        elif state == "loading":
+            self._status("Loading MNIST…")
+        elif state == "ready" and self.is_current:
+            self._maybe_evaluate()
+
+    def _status(self, text: str) -> None:
+        """The line next to the progress bar."""
+        self.query_one("#eval-status", Static).update(text)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        """Another model chosen: evaluate it."""
+        if event.select.id == "model-select":
+            self._maybe_evaluate()
+
+    # -- evaluating ------------------------------------------------------------------------------
+    def _maybe_evaluate(self, force: bool = False) -> None:
+        """Start an evaluation unless the one shown (or running) is of the chosen model."""
+        if self.app.dataset_state != "ready" or self.app.dataset is None:
+            return
+        key = self._target()
+        if not force and key in (self._done_key, self._pending_key):
+            return
+        self._token += 1
+        self._pending_key = key
+        choice, identity = key
+        model = self.app.model if choice == ACTIVE else None
+        name = Path(self.app.model_path).stem if choice == ACTIVE else choice
+        self.query_one("#eval-bar", ProgressBar).update(total=1, progress=0)
+        self._status(f"Evaluating {name}…")
+        data = self.app.dataset
+        self._evaluate(self._token, name, model, Path(identity), data.test_images,
+                       data.test_labels)
+
+    @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False)
+    def _evaluate(self, token: int, name: str, model: Any, path: Path, images: Any,
+                  labels: Any) -> None:
+        """Load (if needed) and score the model off the UI thread; reply by messages."""
+        from network.store import load_model
+
+        worker = get_current_worker()
+        started = time.perf_counter()
+        try:
+            model = model if model is not None else load_model(path)
+            evaluation = evaluate_with_progress(
+                model, images, labels,
+                on_progress=lambda done, total: self.post_message(EvalProgress(done, total, token)),
+                should_stop=lambda: worker.is_cancelled)
+        except EvaluationCancelled:
+            self.post_message(EvalDone(token, name=name, cancelled=True))
+        except (ModelError, OSError) as exc:
+            self.post_message(EvalDone(token, name=name, error=str(exc)))
+        else:
+            self.post_message(EvalDone(token, evaluation, name,
+                                       seconds=time.perf_counter() - started))
+
+    def on_eval_progress(self, message: EvalProgress) -> None:
+        """Move the bar."""
+        if message.token == self._token:
+            self.query_one("#eval-bar", ProgressBar).update(total=message.total,
+                                                            progress=message.done)
+
+    def on_eval_done(self, message: EvalDone) -> None:
+        """Show the scores of the newest request (older ones are ignored)."""
+        if message.token != self._token:
+            return
+        key, self._pending_key = self._pending_key, None
+        if message.cancelled:
+            self._status(f"Evaluation of {message.name} cancelled.")
+            return
+        if message.error:
+            self._done_key = key
+            self._status(f"Cannot evaluate {message.name}: {message.error}")
+            return
+        self._done_key = key
+        self.evaluation, self.evaluated_name, self.seconds = (message.evaluation, message.name,
+                                                              message.seconds)
+        self._status(f"{message.name}: {message.evaluation.n:,} test images in "
+                     f"{message.seconds:.2f} s")
+        self._show(message.evaluation)
+        self.refresh_bindings()
+
+    def _show(self, ev: Any) -> None:
+        """Accuracy, matrix, per-digit table, pairs, mistakes."""
+        self.query_one("#accuracy", Digits).update(f"{ev.accuracy * 100:.2f}")
+        wrong = int(ev.misclassified.size)
+        self.query_one("#accuracy-note", Static).update(
+            f"% accuracy\n{ev.n - wrong:,} of {ev.n:,} right\n{wrong:,} mistakes")
+        self.query_one(ConfusionMatrix).set_matrix(ev.confusion)
+        table = Table(title="per digit", expand=False, box=None, padding=(0, 1), pad_edge=False,
+                      header_style="bold", title_style="dim", title_justify="left")
+        for column in ("digit", "prec", "recall", "F1", "n"):
+            table.add_column(column, justify="right")
+        support = ev.confusion.sum(axis=1)
+        for d in range(ev.confusion.shape[0]):
+            table.add_row(str(d), f"{ev.precision[d]:.1%}", f"{ev.recall[d]:.1%}",
+                          f"{ev.f1[d]:.1%}", str(int(support[d])))
+        self.query_one("#per-digit", Static).update(table)
+        pairs = confused_pairs(ev.confusion, 5)
+        lines = [f"  {t} → {p}: {n}" for t, p, n in pairs] or ["  none"]
+        self.query_one("#pairs", Static).update("[dim]most confused (true → said)[/]\n"
+                                                + "\n".join(lines))
+        self.browser.set_data(ev, self.app.dataset.test_images)
+
+    # -- actions ---------------------------------------------------------------------------------
+    def action_step(self, delta: int) -> None:
+        """Next or previous mistake."""
+        self.browser.step(delta)
+
+    def action_true_digit(self, step: int) -> None:
+        """Cycle the true-digit filter."""
+        self.browser.cycle_true(step)
+
+    def action_predicted_digit(self, step: int) -> None:
+        """Cycle the predicted-digit filter."""
+        self.browser.cycle_predicted(step)
+
+    def action_clear_filters(self) -> None:
+        """Show every mistake."""
+        self.browser.clear_filters()
+
+    def on_confusion_matrix_cell_selected(self, message: ConfusionMatrix.CellSelected) -> None:
+        """A clicked cell filters the browser (a diagonal cell: that true digit's mistakes)."""
+        predicted = None if message.true == message.predicted else message.predicted
+        self.browser.select_pair(message.true, predicted)
+
+    def action_open(self) -> None:
+        """Put the image shown on the Paint screen's canvas and go there."""
+        index = self.browser.current
+        if index is None or self.app.dataset is None:
+            self.notify("No misclassified image to open.", timeout=3)
+            return
+        caption = f"MNIST test #{index}: {self.browser.describe(index)}"
+        paint = self.app.get_screen_stack("paint")[0]
+        paint.show_image(self.app.dataset.test_images[index], caption)
+        self.app.switch_mode("paint")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Browser keys once there is an evaluation; the download only without MNIST."""
+        if action == "download":
+            return self.app.dataset_state == "missing"
+        if action in ("open", "step", "true_digit", "predicted_digit", "clear_filters"):
+            return self.evaluation is not None
+        return True
+
+    def choose(self, name: str) -> None:
+        """Choose a saved model (or ACTIVE) by name and evaluate it."""
+        self._fill_chooser()
+        self.query_one("#model-select", Select).value = name
+        self._maybe_evaluate()
+
+    def action_choose_model(self) -> None:
+        """Open the model chooser."""
+        select = self.query_one("#model-select", Select)
+        select.focus()
+        select.action_show_overlay()
+
+    def action_evaluate(self) -> None:
+        """Evaluate the chosen model again."""
+        self._maybe_evaluate(force=True)
+
+    def action_cancel(self) -> None:
+        """Stop a running evaluation."""
+        if self._pending_key is not None:
+            self.workers.cancel_group(self, "evaluate")
+
+    def action_download(self) -> None:
+        """Download MNIST (when it is missing)."""
+        if self.app.dataset_state == "missing":
+            self.query_one(DatasetPanel).start_download()

@@ -1,0 +1,256 @@
+"""The Models screen: the saved models, which one is active, and switching, renaming, deleting.
+
+The table lists `network.registry.list_models()`: the shipped model first (always there, never
+renamed or deleted), then the user's models, newest first; a file that cannot be read is listed
+with its error. ● marks the model the app is using. Making a model active loads it, records the
+choice in the settings file (written atomically, so it holds across restarts) and switches every
+screen to it. The list is read again whenever the screen is shown.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from network.errors import ModelError
+from tui.cli.common import one_line_error
+from tui.screens.base import DigitsScreen
+from tui.widgets.dialogs import ConfirmDialog, NameDialog
+
+HELP = """\
+Every model you trained (Train screen or `digits train`) is listed with the model that comes
+with digits. a (or enter) makes the highlighted model the active one: the Paint screen uses it
+at once, and digits starts with it next time. r renames a model, d deletes one after asking
+(the shipped model can be neither), e evaluates it on the Evaluate screen."""
+
+
+def _same_file(a: Any, b: Any) -> bool:
+    """True when two paths name the same file."""
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, TypeError):
+        return False
+
+
+class ModelsScreen(DigitsScreen):
+    """List, activate, rename and delete saved models."""
+
+    TITLE = "Models"
+    MODE = "models"
+    CSS_PATH = "models.tcss"
+    HELP = HELP
+    BINDINGS = [
+        Binding("a", "activate", "Make active"),
+        Binding("r", "rename", "Rename"),
+        Binding("d,delete", "delete", "Delete"),
+        Binding("e", "evaluate", "Evaluate"),
+        Binding("ctrl+r", "refresh", "Refresh list", show=False),
+    ]
+
+    def __init__(self) -> None:
+        """No list yet."""
+        super().__init__()
+        self.entries: list[Any] = []
+
+    def compose_body(self) -> ComposeResult:
+        """The active model line, the table, the details of the highlighted row, a message."""
+        yield Static("", id="models-active")
+        yield DataTable(id="models-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="models-info")
+        yield Static("", id="models-message")
+
+    @property
+    def table(self) -> DataTable:
+        """The model table."""
+        return self.query_one("#models-table", DataTable)
+
+    def on_mount(self) -> None:
+        """Columns; follow the active model."""
+        for label in ("", "name", "preset", "architecture", "test acc", "created"):
+            self.table.add_column(label, key=label or "active")
+        self.watch(self.app, "model_id", lambda _: self.refresh_list(), init=False)
+
+    def on_screen_resume(self) -> None:
+        """Shown: read the list again (a run may have saved a model)."""
+        self.refresh_list()
+        self.table.focus()
+
+    def refresh_list(self) -> None:
+        """Read the models folder and fill the table, keeping the highlighted model."""
+        from network.registry import active_name, list_models
+
+        keep = self.selected.name if self.selected is not None else None
+        self.entries = list_models()
+        table = self.table
+        table.clear()
+        for entry in self.entries:
+            active = "●" if _same_file(entry.path, self.app.model_path) else ""
+            if entry.error:
+                cells = (active, entry.name, "", "[red]unreadable[/]", "", "")
+            else:
+                acc = f"{entry.test_accuracy:.2%}" if entry.test_accuracy is not None else "–"
+                cells = (active, entry.name, entry.preset or "–", entry.architecture, acc,
+                         entry.created.replace("T", " "))
+            table.add_row(*cells, key=entry.name)
+        names = [e.name for e in self.entries]
+        if keep in names:
+            table.move_cursor(row=names.index(keep))
+        using = Path(self.app.model_path)
+        listed = any(_same_file(e.path, using) for e in self.entries)
+        saved = active_name()
+        line = f"Active: [b]{self._name_of(using)}[/b]"
+        if not listed:
+            line += f" ({using}, given on the command line); saved choice: {saved}"
+        self.query_one("#models-active", Static).update(line)
+        self._show_info()
+
+    def _name_of(self, path: Path) -> str:
+        """The listed name of a model file, or its stem."""
+        return next((e.name for e in self.entries if _same_file(e.path, path)), path.stem)
+
+    @property
+    def selected(self) -> Any:
+        """The highlighted ModelEntry, or None."""
+        row = self.table.cursor_row if self.table.row_count else -1
+        return self.entries[row] if 0 <= row < len(self.entries) else None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Details of the highlighted model."""
+        self._show_info()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """enter makes the model active."""
+        self.action_activate()
+
+    def _show_info(self) -> None:
+        """Path (or error) of the highlighted model under the table."""
+        entry = self.selected
+        info = self.query_one("#models-info", Static)
+        if entry is None:
+            info.update("")
+        elif entry.error:
+            info.update(f"[b]{entry.name}[/b]: [red]{entry.error}[/]")
+        else:
+            kind = "comes with digits; cannot be renamed or deleted" if entry.shipped else "saved"
+            info.update(f"[b]{entry.name}[/b] ({kind})\n[dim]{entry.path}[/]")
+
+    def _message(self, text: str, error: bool = False) -> None:
+        """The result of the last action (in the error colour for a failure)."""
+        message = self.query_one("#models-message", Static)
+        message.update(text)
+        message.set_class(error, "-error")
+
+    # -- actions ---------------------------------------------------------------------------------
+    def action_refresh(self) -> None:
+        """Read the list again."""
+        self.refresh_list()
+
+    def action_activate(self) -> None:
+        """Load the highlighted model, remember the choice, switch every screen to it."""
+        from network.registry import set_active
+        from network.store import load_model
+
+        entry = self.selected
+        if entry is None:
+            return
+        try:
+            model = load_model(entry.path)
+            set_active(entry.name)
+        except (ModelError, OSError) as exc:
+            self._message(f"Cannot make '{entry.name}' active: {one_line_error(exc) or exc}",
+                          error=True)
+            return
+        self.app.set_model(model, entry.path)
+        self._message(f"'{entry.name}' is now the active model.")
+        self.refresh_list()
+
+    def action_rename(self) -> None:
+        """Ask for a new name (checked as it is typed), then rename."""
+        from network.registry import check_name, path_for, rename_model
+
+        entry = self.selected
+        if entry is None:
+            return
+        if entry.shipped:
+            self._message("The shipped model cannot be renamed.", error=True)
+            return
+
+        def check(value: str) -> str:
+            """The reason a new name is refused, or ""."""
+            try:
+                name = check_name(value)
+                if name != entry.name and path_for(name).exists():
+                    return f"a model called '{name}' exists already"
+            except ModelError as exc:
+                return str(exc)
+            return ""
+
+        def done(new: str | None) -> None:
+            """The dialog's answer."""
+            if not new or new == entry.name:
+                return
+            try:
+                path = rename_model(entry.name, new)
+            except (ModelError, OSError) as exc:
+                self._message(f"Cannot rename '{entry.name}': {one_line_error(exc) or exc}",
+                              error=True)
+                return
+            if _same_file(entry.path, self.app.model_path) or not Path(
+                    self.app.model_path).exists():
+                self.app.set_model(self.app.model, path)
+            self._message(f"Renamed '{entry.name}' to '{new}'.")
+            self.refresh_list()
+            self.table.move_cursor(row=[e.name for e in self.entries].index(path.stem))
+
+        self.app.push_screen(NameDialog(f"Rename '{entry.name}' to:", entry.name, check), done)
+
+    def action_delete(self) -> None:
+        """Ask, then delete the highlighted model (never the shipped one)."""
+        entry = self.selected
+        if entry is None:
+            return
+        if entry.shipped:
+            self._message("The shipped model cannot be deleted.", error=True)
+            return
+
+        def done(yes: bool | None) -> None:
+            """The dialog's answer."""
+            if yes:
+                self._delete(entry)
+
+        question = f"Delete the model '{entry.name}'?\n{entry.path} is removed for good."
+        self.app.push_screen(ConfirmDialog(question, "Delete"), done)
+
+    def _delete(self, entry: Any) -> None:
+        """Delete; if the app was using it, fall back to the saved choice (the shipped one)."""
+        from network.registry import delete_model, startup_model
+
+        was_active = _same_file(entry.path, self.app.model_path)
+        try:
+            delete_model(entry.name)
+        except (ModelError, OSError) as exc:
+            self._message(f"Cannot delete '{entry.name}': {one_line_error(exc) or exc}", error=True)
+            return
+        text = f"Deleted '{entry.name}'."
+        if was_active:
+            try:
+                model, path, _ = startup_model()
+            except ModelError as exc:
+                text += f" It stays loaded until you choose another: {exc}"
+            else:
+                self.app.set_model(model, path)
+                text += f" The active model is now '{self._name_of(path)}'."
+        self._message(text)
+        self.refresh_list()
+
+    async def action_evaluate(self) -> None:
+        """Evaluate the highlighted model on the Evaluate screen."""
+        entry = self.selected
+        if entry is None or entry.error:
+            return
+        await self.app.switch_mode("evaluate")
+        self.app.screen.choose(entry.name)

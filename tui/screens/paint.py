@@ -1,0 +1,326 @@
+"""The Paint screen: draw a digit on a 28x28 grid and watch the active model recognize it.
+
+Layout (see paint.tcss): the grid on the left with a caption under it; on the right the predicted
+digit (large), its confidence, ten probability bars and a preview of the normalized 28x28 image
+the network receives; a status line at the bottom (tool, cursor, active model). The grid is drawn
+at full scale (two columns by one row per pixel) when the terminal is at least
+`FULL_CANVAS_SIZE`, otherwise compact (half-block cells), so everything fits 80x24.
+
+Recognition runs after every change of the ink, coalesced: a change schedules one recognition
+with `call_later`, which runs after the messages already queued, so a burst of mouse motion
+events costs one forward pass, not one per event. `latencies` keeps, for the last recognitions,
+the seconds from the earliest pending change to the updated prediction widgets;
+`compute_times` the seconds spent in normalize + predict_proba.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Digits, Static
+
+from mnist.drawing import Drawing
+from mnist.normalize import is_blank, normalize
+from tui.screens.base import DigitsScreen
+from tui.widgets.canvas import Canvas
+from tui.widgets.preview import Preview
+from tui.widgets.probabilities import Probabilities
+
+FULL_CANVAS_SIZE = (92, 34)
+"""Smallest terminal (columns, rows) that gets the full-scale grid."""
+HINT = "Draw a digit on the grid:\nmouse, or arrows + space (? for help)."
+MOUSE_TIP = "Left button paints, right button erases."
+
+HELP = """\
+Mouse: hold the left button and drag to paint, the right button to erase.
+Keyboard: move the cursor with the arrows or h/j/k/l; space paints at the cursor; p puts the pen
+down so moving draws a stroke (p again lifts it); e switches the tool to the eraser (space, the
+pen and the left button then erase); x erases at the cursor. 1/2/3 or [ ] set the brush size.
+c clears, u undoes the last stroke (64 levels), r loads a random MNIST test digit.
+
+The network sees the drawing normalized like MNIST: the ink's bounding box scaled to 20x20 and
+centred by its centre of mass (the preview on the right). A small digit in a corner works too.
+In the compact grid (small terminals) a character cell holds two pixels; without pixel-precise
+mouse reports the upper one is painted, or the lower one when the stroke moves upwards."""
+
+
+class PaintScreen(DigitsScreen):
+    """Paint a digit with the mouse or the keyboard; the active model recognizes it live."""
+
+    TITLE = "Paint"
+    MODE = "paint"
+    CSS_PATH = "paint.tcss"
+    HELP = HELP
+    BINDINGS = [
+        Binding("space", "stamp", "Paint", tooltip="Paint (or erase) at the cursor"),
+        Binding("p", "pen", "Pen", tooltip="Pen down/up: moving the cursor draws"),
+        Binding("e", "eraser", "Eraser", tooltip="Switch between paint and erase"),
+        Binding("c", "clear", "Clear"),
+        Binding("u,ctrl+z", "undo", "Undo"),
+        Binding("r", "random", "Random"),
+        Binding("question_mark", "app.help", "Keys", show=False),
+        Binding("x", "erase", "Erase at cursor", show=False),
+        Binding("1", "brush(1)", "Brush size 1", show=False),
+        Binding("2", "brush(2)", "Brush size 2", show=False),
+        Binding("3", "brush(3)", "Brush size 3", show=False),
+        Binding("left_square_bracket", "brush_step(-1)", "Smaller brush", show=False),
+        Binding("right_square_bracket", "brush_step(1)", "Bigger brush", show=False),
+        Binding("up,k", "move(-1, 0)", "Cursor up", show=False),
+        Binding("down,j", "move(1, 0)", "Cursor down", show=False),
+        Binding("left,h", "move(0, -1)", "Cursor left", show=False),
+        Binding("right,l", "move(0, 1)", "Cursor right", show=False),
+    ]
+
+    def __init__(self) -> None:
+        """A blank drawing; recognition statistics start empty."""
+        super().__init__()
+        self.drawing = Drawing()
+        self.latencies: deque[float] = deque(maxlen=2000)
+        self.compute_times: deque[float] = deque(maxlen=2000)
+        self._pending_since: float | None = None
+        self._recognition_scheduled = False
+        self._caption = ""
+        self._caption_image: np.ndarray | None = None
+        self._want_random = False
+        self._rng = np.random.default_rng()
+
+    def compose_body(self) -> ComposeResult:
+        """Grid and caption | prediction, bars and preview; status line below."""
+        with Horizontal(id="paint-main"):
+            with Vertical(id="canvas-pane"):
+                yield Canvas(self.drawing, id="canvas")
+                yield Static(id="caption")
+            with Vertical(id="result-pane"):
+                with Horizontal(id="prediction"):
+                    yield Digits("", id="digit")
+                    yield Static(HINT, id="confidence")
+                with Horizontal(id="details"):
+                    yield Probabilities(id="bars")
+                    yield Preview(title="what the network sees", id="preview")
+        yield Static(id="status")
+
+    @property
+    def canvas(self) -> Canvas:
+        """The paint grid."""
+        return self.query_one(Canvas)
+
+    def on_mount(self) -> None:
+        """Fit the layout, follow the model and the dataset, recognize what is there."""
+        self._fit(self.app.size.width, self.app.size.height)
+        self.watch(self.app, "model_id", self._model_changed)
+        self.watch(self.app, "dataset_state", self._dataset_changed, init=False)
+        self._update_caption()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Pick the grid's scale for the new terminal size."""
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        """Full-scale grid when the terminal is at least FULL_CANVAS_SIZE, else compact."""
+        full = width >= FULL_CANVAS_SIZE[0] and height >= FULL_CANVAS_SIZE[1]
+        self.set_class(full, "-full-canvas")
+        self.canvas.set_compact(not full)
+
+    def on_screen_suspend(self) -> None:
+        """Leaving the screen closes any open stroke (mouse or pen)."""
+        self.canvas.end_stroke()
+        self.canvas.lift_pen()
+
+    # -- recognition -----------------------------------------------------------------------------
+    def on_canvas_changed(self, message: Canvas.Changed) -> None:
+        """The ink changed: schedule one recognition for all changes queued so far."""
+        if self._pending_since is None or message.when < self._pending_since:
+            self._pending_since = message.when
+        self._schedule_recognition()
+
+    def _schedule_recognition(self) -> None:
+        """Run `recognize` once, after the messages already queued (coalescing bursts)."""
+        if not self._recognition_scheduled:
+            self._recognition_scheduled = True
+            self.call_later(self.recognize)
+
+    def recognize(self) -> None:
+        """Normalize the drawing, run the active model, and show the result."""
+        self._recognition_scheduled = False
+        started = time.perf_counter()
+        pixels = self.drawing.pixels
+        model = getattr(self.app, "model", None)
+        probs = None
+        message = HINT
+        if model is None:
+            image, message = None, "No model loaded."
+        elif is_blank(pixels):
+            image = None
+        else:
+            image = normalize(pixels)
+            try:
+                probs = np.asarray(model.predict_proba(image[None]), dtype=np.float64)[0]
+            except Exception as exc:  # noqa: BLE001 - a broken model must not crash painting
+                message = f"Recognition failed: {exc}"
+        self.compute_times.append(time.perf_counter() - started)
+        self._show(probs, image, message)
+        if self._pending_since is not None:
+            self.latencies.append(time.perf_counter() - self._pending_since)
+            self._pending_since = None
+        self._update_caption()
+
+    def _show(self, probs: np.ndarray | None, image: np.ndarray | None, message: str) -> None:
+        """Update the digit, the confidence text, the bars and the preview."""
+        self.query_one(Preview).set_image(image)
+        self.query_one(Probabilities).show(probs)
+        digit = self.query_one("#digit", Digits)
+        confidence = self.query_one("#confidence", Static)
+        if probs is None:
+            digit.update("")
+            confidence.update(message)
+            return
+        order = np.argsort(probs)[::-1]
+        best, second = int(order[0]), int(order[1])
+        digit.update(str(best))
+        confidence.update(
+            f"[b]{probs[best] * 100:.1f}%[/b] sure it is a {best}\n"
+            f"[dim]next: {second} ({probs[second] * 100:.1f}%)[/dim]"
+        )
+
+    @property
+    def prediction(self) -> str:
+        """The digit shown as the guess ("" when there is none)."""
+        return self.query_one("#digit", Digits).value
+
+    # -- status and caption ----------------------------------------------------------------------
+    def on_canvas_tool_changed(self, message: Canvas.ToolChanged) -> None:
+        """Cursor, pen, eraser or brush changed: refresh the status line."""
+        self._update_status()
+
+    def _model_changed(self, model_id: str) -> None:
+        """Another model became active: new status line and a fresh recognition."""
+        self._update_status()
+        self._schedule_recognition()
+
+    def model_label(self) -> str:
+        """'name · preset · test 97.8%' of the active model (name: file stem or 'shipped')."""
+        model = getattr(self.app, "model", None)
+        meta: dict[str, Any] = dict(getattr(model, "metadata", None) or {})
+        path = getattr(self.app, "model_path", None)
+        name = Path(path).stem if path else "?"
+        try:
+            from network.store import shipped_model_path
+
+            if path and Path(path).resolve() == shipped_model_path():
+                name = "shipped"
+        except (ImportError, OSError):
+            pass
+        parts = [str(meta.get("name") or name)]
+        if meta.get("preset"):
+            parts.append(str(meta["preset"]))
+        accuracy = meta.get("test_accuracy")
+        if isinstance(accuracy, (int, float)):
+            parts.append(f"test {accuracy * 100 if accuracy <= 1 else accuracy:.2f}%")
+        return " · ".join(parts)
+
+    def _update_status(self) -> None:
+        """Brush, pen, tool, cursor, and the active model."""
+        canvas = self.canvas
+        row, col = canvas.cursor
+        tool = "[b $error]eraser[/]" if canvas.eraser else "paint"
+        pen = "[b $success]pen down[/]" if canvas.pen_down else "pen up"
+        self.query_one("#status", Static).update(
+            f"brush {self.drawing.brush_size} · {tool} · {pen} · cursor {row},{col}"
+            f" │ {self.model_label()}"
+        )
+
+    def _update_caption(self) -> None:
+        """What is on the canvas: a loaded image's caption (marked once edited), or a mouse tip."""
+        caption = self._caption
+        if caption and self._caption_image is not None:
+            if not np.array_equal(self._caption_image, self.drawing.pixels):
+                caption += " (edited)"
+        self.query_one("#caption", Static).update(caption or MOUSE_TIP)
+
+    # -- loading images ----------------------------------------------------------------------------
+    def show_image(self, image: np.ndarray, caption: str) -> None:
+        """Put a 28x28 image (uint8 or float 0..255) on the canvas, undoably, with a caption."""
+        if self.is_mounted:
+            self.canvas.load_image(image)
+        else:
+            self.drawing.load(image)
+        self._caption = caption
+        self._caption_image = self.drawing.pixels.copy()
+        if self.is_mounted:
+            self._update_caption()
+
+    def _load_random(self) -> None:
+        """Put a random MNIST test digit on the canvas, labelled with its true digit."""
+        data = self.app.dataset
+        index = int(self._rng.integers(len(data.test_images)))
+        label = int(data.test_labels[index])
+        self.show_image(data.test_images[index], f"MNIST test #{index}, label {label}")
+
+    def _dataset_changed(self, state: str) -> None:
+        """The dataset finished loading (or failed) after `r` asked for it."""
+        if not self._want_random or state == "loading":
+            return
+        self._want_random = False
+        if state == "ready":
+            self._load_random()
+        elif state == "missing":
+            self.notify(self.app.dataset_error, title="No MNIST", severity="error", timeout=10)
+
+    # -- actions -------------------------------------------------------------------------------
+    def action_move(self, d_row: int, d_col: int) -> None:
+        """Move the cursor (drawing when the pen is down)."""
+        self.canvas.move_cursor(d_row, d_col)
+
+    def action_stamp(self) -> None:
+        """Paint (or, with the eraser, erase) at the cursor."""
+        self.canvas.stamp()
+
+    def action_erase(self) -> None:
+        """Erase at the cursor."""
+        self.canvas.stamp(erase=True)
+
+    def action_pen(self) -> None:
+        """Pen down / pen up."""
+        self.canvas.toggle_pen()
+
+    def action_eraser(self) -> None:
+        """Toggle the eraser."""
+        self.canvas.toggle_eraser()
+
+    def action_brush(self, size: int) -> None:
+        """Set the brush size 1..3."""
+        self.canvas.set_brush(size)
+
+    def action_brush_step(self, step: int) -> None:
+        """Make the brush one size smaller or bigger."""
+        self.canvas.set_brush(min(max(self.drawing.brush_size + step, 1), 3))
+
+    def action_clear(self) -> None:
+        """Clear the canvas (undoable)."""
+        self.canvas.clear()
+        self._caption, self._caption_image = "", None
+        self._update_caption()
+
+    def action_undo(self) -> None:
+        """Undo the last stroke."""
+        if not self.canvas.undo():
+            self.notify("Nothing to undo.", timeout=2)
+
+    def action_random(self) -> None:
+        """A random MNIST test digit (loads the dataset first; says so when it is missing)."""
+        if self.app.dataset_state == "ready":
+            self._load_random()
+            return
+        self._want_random = True
+        if self.app.dataset_state != "loading":
+            self.app.request_dataset()
+        if self.app.dataset_state == "loading":
+            self.notify("Loading MNIST…", timeout=2)

@@ -1,0 +1,1 @@
+"""Reusable widgets: the paint grid, probability bars, small image previews, plots."""

@@ -1,0 +1,214 @@
+"""A small grey image widget, and the grey palette it shares with the paint grid.
+
+`Preview` draws any 28x28 image (uint8 or float, 0..255 ink) in 28 columns by 14 rows: each
+terminal cell holds two pixels, the upper half block "▀" coloured with the top pixel and its
+background with the bottom one. The Paint screen uses it for "what the network sees" (the
+normalized drawing); the Evaluate screen can use it for misclassified test digits.
+
+`GreyPalette` maps grey levels to Rich styles for the current theme: level 0 is the paper colour,
+255 the ink colour, in between a linear blend. Index 256 is "guide paper", a faint tint used by
+the grid for the central 20x20 area. Styles are built once per (paper, ink) pair; half-block
+pair styles are made on first use and cached.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.color import Color as RichColor
+from rich.segment import Segment
+from rich.style import Style
+from textual.color import Color
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+GUIDE = 256
+"""Palette index of the faint guide tint (blank pixels inside the central 20x20 area)."""
+_GUIDE_MIX = 0.09
+UPPER_HALF = "▀"
+LOWER_HALF = "▄"
+
+
+class GreyPalette:
+    """257 theme colours (256 grey levels plus the guide tint) as cached Rich styles."""
+
+    def __init__(self, paper: Color, ink: Color) -> None:
+        """Blend `paper` (level 0) to `ink` (level 255); index 256 is paper tinted a little."""
+        self.key = (paper, ink)
+        colours = [paper.blend(ink, level / 255.0) for level in range(256)]
+        colours.append(paper.blend(ink, _GUIDE_MIX))
+        self.colours: list[RichColor] = [c.rich_color for c in colours]
+        self.textual_colours = colours
+        self.full: list[Style] = [Style(bgcolor=c) for c in self.colours]
+        self._cache: dict[tuple[object, ...], Style] = {}
+
+    def pair(self, top: int, bottom: int) -> Style:
+        """Style for an upper-half block: foreground = `top` level, background = `bottom`."""
+        style = self._cache.get((top, bottom))
+        if style is None:
+            style = Style(color=self.colours[top], bgcolor=self.colours[bottom])
+            self._cache[(top, bottom)] = style
+        return style
+
+    def over(self, level: int, colour: RichColor, bold: bool = False) -> Style:
+        """Style drawing `colour` in front of a cell whose background is grey `level`."""
+        key = ("over", level, colour, bold)
+        style = self._cache.get(key)
+        if style is None:
+            style = Style(color=colour, bgcolor=self.colours[level], bold=bold)
+            self._cache[key] = style
+        return style
+
+
+class GreyPaletteMixin:
+    """For widgets drawing grey pixels: `grey_palette(component)` follows the theme.
+
+    The component class gives the colours: `background` is the paper, `color` the ink.
+    """
+
+    _grey_palette: GreyPalette | None = None
+
+    def grey_palette(self, component: str) -> GreyPalette:
+        """The palette for the component's current colours (the same object until they change)."""
+        styles = self.get_component_styles(component)  # type: ignore[attr-defined]
+        key = (styles.background, styles.color)
+        if self._grey_palette is None or self._grey_palette.key != key:
+            self._grey_palette = GreyPalette(*key)
+        return self._grey_palette
+
+
+def as_levels(image: np.ndarray | None) -> np.ndarray:
+    """A (28, 28) image of any real dtype, 0..255 (or None for blank) -> (28, 28) uint8 levels."""
+    if image is None:
+        return np.zeros((28, 28), dtype=np.uint8)
+    arr = np.asarray(image)
+    if arr.shape != (28, 28) or arr.dtype.kind not in "biuf":
+        raise ValueError(f"a preview needs a 28x28 real image, got {arr.dtype} {arr.shape}")
+    if arr.dtype == np.uint8:
+        return arr.copy()
+    values = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
+    if arr.dtype.kind == "b":
+        values *= 255.0
+    return np.rint(np.clip(values, 0.0, 255.0)).astype(np.uint8)
+
+
+def half_block_strip(palette: GreyPalette, top: np.ndarray, bottom: np.ndarray) -> Strip:
+    """One terminal row showing two pixel rows (int arrays of palette indices) as "▀" cells."""
+    segments = []
+    run_style: Style | None = None
+    run = 0
+    for t, b in zip(top.tolist(), bottom.tolist(), strict=True):
+        style = palette.pair(t, b)
+        if style is run_style:
+            run += 1
+            continue
+        if run_style is not None:
+            segments.append(Segment(UPPER_HALF * run, run_style))
+        run_style, run = style, 1
+    if run_style is not None:
+        segments.append(Segment(UPPER_HALF * run, run_style))
+    return Strip(segments, len(top))
+
+
+def pixel_strip(palette: GreyPalette, levels: np.ndarray) -> Strip:
+    """One terminal row showing a pixel row (int palette indices), two blank columns per pixel."""
+    values = levels.tolist()
+    segments = []
+    start = 0
+    for col in range(1, len(values) + 1):
+        if col == len(values) or values[col] != values[start]:
+            segments.append(Segment("  " * (col - start), palette.full[values[start]]))
+            start = col
+    return Strip(segments, 2 * len(values))
+
+
+def image_strip(
+    palette: GreyPalette,
+    indices: np.ndarray,
+    y: int,
+    compact: bool,
+    cursor: tuple[int, int] | None = None,
+    cursor_colour: RichColor | None = None,
+) -> Strip:
+    """Terminal row `y` of an (H, W) image of palette indices, with an optional cursor over it.
+
+    Compact: pixel rows 2y and 2y+1 as half blocks, the cursor's half of its cell a half block in
+    `cursor_colour`. Full: pixel row y, two columns per pixel, the cursor a bold "[]".
+    """
+    if compact:
+        top, bottom = indices[2 * y], indices[2 * y + 1]
+        strip = half_block_strip(palette, top, bottom)
+    else:
+        strip = pixel_strip(palette, indices[y])
+    if cursor is None or cursor_colour is None or cursor[0] // (2 if compact else 1) != y:
+        return strip
+    row, col = cursor
+    if not compact:
+        style = palette.over(int(indices[row, col]), cursor_colour, bold=True)
+        cell, cut, width = Segment("[]", style), 2 * col, 2
+    else:  # the cursor's half in its colour, the other half keeps its grey
+        glyph, other = (UPPER_HALF, bottom) if row % 2 == 0 else (LOWER_HALF, top)
+        cell = Segment(glyph, palette.over(int(other[col]), cursor_colour))
+        cut, width = col, 1
+    left, _, right = strip.divide([cut, cut + width, strip.cell_length])
+    return Strip.join([left, Strip([cell], width), right])
+
+
+class Preview(GreyPaletteMixin, Widget):
+    """A 28x28 grey image in 28x14 cells (half blocks), theme coloured; `set_image` to change."""
+
+    DEFAULT_CSS = """
+    Preview {
+        width: auto;
+        height: auto;
+        border: round $primary-muted;
+        border-title-color: $text-muted;
+        border-title-align: center;
+    }
+    Preview > .preview--paper {
+        background: $surface;
+        color: $foreground;
+    }
+    """
+    COMPONENT_CLASSES = {"preview--paper"}
+
+    def __init__(
+        self,
+        image: np.ndarray | None = None,
+        title: str = "",
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """A preview of `image` (28x28, 0..255; None = blank) with an optional border title."""
+        super().__init__(id=id, classes=classes)
+        self._levels = as_levels(image)
+        if title:
+            self.border_title = title
+
+    @property
+    def levels(self) -> np.ndarray:
+        """The (28, 28) uint8 levels shown (a copy)."""
+        return self._levels.copy()
+
+    def set_image(self, image: np.ndarray | None) -> None:
+        """Show another 28x28 image (any real dtype, 0..255; None clears it)."""
+        levels = as_levels(image)
+        if not np.array_equal(levels, self._levels):
+            self._levels = levels
+            self.refresh()
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        """28 columns, one per pixel."""
+        return 28
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """14 rows, two pixels per row."""
+        return 14
+
+    def render_line(self, y: int) -> Strip:
+        """Row `y` of 14: pixel rows 2y (top halves) and 2y+1 (bottom halves)."""
+        if not 0 <= y < 14:
+            return Strip.blank(self.size.width)
+        strip = image_strip(self.grey_palette("preview--paper"), self._levels, y, compact=True)
+        return strip.adjust_cell_length(self.size.width)

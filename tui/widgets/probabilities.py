@@ -1,0 +1,119 @@
+"""Ten labelled bars, one per digit, with the network's probability for each.
+
+`Probabilities.show(probs)` takes the (10,) probabilities (any sequence of floats) or None for
+"no guess" (empty bars, dashes). The most likely digit's row is highlighted. Bars use eighth
+blocks, so a probability moves the bar's end by an eighth of a cell. With room for it (19 rows or
+more) the rows are spaced by a blank line. Colours come from component classes (theme variables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+N_CLASSES = 10
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+_LABEL_WIDTH = 2  # "7 "
+_VALUE_WIDTH = 7  # " 100.0%"
+
+
+def bar_cells(fraction: float, width: int) -> tuple[int, str]:
+    """(full cells, partial-cell glyph or "") for a bar of `fraction` (0..1) in `width` cells."""
+    eighths = round(min(max(fraction, 0.0), 1.0) * width * 8)
+    full, rest = divmod(eighths, 8)
+    return full, _EIGHTHS[rest] if rest and full < width else ""
+
+
+class Probabilities(Widget):
+    """Bars for the ten digits; `show(probs)` updates them, `show(None)` empties them."""
+
+    DEFAULT_CSS = """
+    Probabilities {
+        width: 1fr;
+        min-width: 18;
+        height: auto;
+    }
+    Probabilities > .probabilities--label {
+        color: $text-muted;
+    }
+    Probabilities > .probabilities--bar {
+        color: $primary;
+        background: $boost;
+    }
+    Probabilities > .probabilities--top {
+        color: $accent;
+        background: $boost;
+        text-style: bold;
+    }
+    """
+    COMPONENT_CLASSES = {"probabilities--label", "probabilities--bar", "probabilities--top"}
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        """Start with no guess."""
+        super().__init__(id=id, classes=classes)
+        self._probs: tuple[float, ...] | None = None
+
+    @property
+    def probabilities(self) -> tuple[float, ...] | None:
+        """The ten probabilities shown, or None when there is no guess."""
+        return self._probs
+
+    @property
+    def top(self) -> int | None:
+        """The highlighted (most likely) digit, or None."""
+        if self._probs is None:
+            return None
+        return max(range(N_CLASSES), key=self._probs.__getitem__)
+
+    def show(self, probs: Sequence[float] | None) -> None:
+        """Show these ten probabilities (None: no guess)."""
+        value = None if probs is None else tuple(float(p) for p in probs)
+        if value is not None and len(value) != N_CLASSES:
+            raise ValueError(f"expected {N_CLASSES} probabilities, got {len(value)}")
+        if value != self._probs:
+            self._probs = value
+            self.refresh()
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """One row per digit."""
+        return N_CLASSES
+
+    def _spacing(self) -> int:
+        """Rows per digit: 2 when there is room for a blank line between bars, else 1."""
+        return 2 if self.size.height >= 2 * N_CLASSES - 1 else 1
+
+    def render_line(self, y: int) -> Strip:
+        """Row `y`: the label, the bar and the percentage of one digit (or a spacer row)."""
+        width = self.size.width
+        spacing = self._spacing()
+        digit, gap = divmod(y, spacing)
+        if gap or digit >= N_CLASSES:
+            return Strip.blank(width)
+        top = self.top
+        label = self.get_component_rich_style("probabilities--label")
+        name = "probabilities--top" if digit == top else "probabilities--bar"
+        bar = self.get_component_rich_style(name)
+        text = label + Style(bold=True) if digit == top else label
+        bar_width = max(width - _LABEL_WIDTH - _VALUE_WIDTH, 1)
+        track = Style(bgcolor=bar.bgcolor)
+        if self._probs is None:
+            value = "     - "
+            segments = [Segment(" " * bar_width, track)]
+        else:
+            p = self._probs[digit]
+            value = f" {p * 100:5.1f}%"
+            full, partial = bar_cells(p, bar_width)
+            rest = bar_width - full - len(partial)
+            segments = [
+                Segment("█" * full, bar),
+                Segment(partial, bar),
+                Segment(" " * rest, track),
+            ]
+        value_style = text + Style(color=bar.color) if digit == top else label
+        line = [Segment(f"{digit} ", text), *segments, Segment(value, value_style)]
+        return Strip(line).adjust_cell_length(width)
