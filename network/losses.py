@@ -25,6 +25,17 @@ from network.errors import ModelError
 __all__ = ["OutputLoss", "SoftmaxCrossEntropy", "SigmoidMSE", "OUTPUTS", "get_output"]
 
 
+_ROWS = np.arange(0)
+
+
+def _arange(n: int) -> np.ndarray:
+    """np.arange(n) (intp), from a cache that grows to the largest n asked for."""
+    global _ROWS
+    if _ROWS.shape[0] < n:
+        _ROWS = np.arange(n)
+    return _ROWS[:n]
+
+
 class OutputLoss:
     """Base class: an output activation and the loss that goes with it."""
 
@@ -75,14 +86,15 @@ class SoftmaxCrossEntropy(OutputLoss):
     ) -> float:
         """L = mean(logsumexp(z_i) - z_i[y_i]); grad = scale (softmax(z) - onehot(y)) / B."""
         b = z.shape[0]
-        rows = np.arange(b)
-        zmax = z.max(axis=1, keepdims=True)  # (B, 1)
-        np.subtract(z, zmax, out=grad)
+        rows = _arange(b)
+        np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True), out=grad)
         picked = grad[rows, labels]  # z_i[y_i] - max_i, (B,)
         np.exp(grad, out=grad)
-        sums = grad.sum(axis=1, keepdims=True)  # (B, 1)
-        loss = float(np.mean(np.log(sums[:, 0]) - picked))
-        np.divide(grad, sums * (b / scale), out=grad)
+        sums = np.add.reduce(grad, axis=1, keepdims=True)  # (B, 1)
+        # what np.mean computes (a sum in z's dtype over b), without its Python-level overhead
+        loss = float(np.add.reduce(np.log(sums[:, 0]) - picked) / b)
+        sums *= b / scale
+        np.divide(grad, sums, out=grad)
         grad[rows, labels] -= scale / b
         return loss
 
@@ -121,7 +133,7 @@ class SigmoidMSE(OutputLoss):
         b = z.shape[0]
         o = self.output(z)  # (B, K)
         np.subtract(o, z.dtype.type(self.lo), out=grad)
-        grad[np.arange(b), labels] -= z.dtype.type(self.hi - self.lo)  # o - t
+        grad[_arange(b), labels] -= z.dtype.type(self.hi - self.lo)  # o - t
         loss = 0.5 * float(np.vdot(grad, grad)) / b
         grad *= o
         np.subtract(1.0, o, out=o)

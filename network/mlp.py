@@ -44,7 +44,8 @@ class MLP:
     Attributes:
         sizes: layer widths, e.g. (784, 200, 10): input, hidden..., output.
         params: (P,) flat parameters, `dtype` (float32 unless asked otherwise).
-        grads: (P,) gradients of the last `backward`, same layout.
+        grads: (P,) gradients of the last `backward`, same layout (an optimizer step may use
+            them as scratch afterwards).
         weights: list of (n_in, n_out) views into `params`, one per layer.
         biases: list of (n_out,) views into `params`, or [] without biases.
         n_weights: number of weights; `params[:n_weights]` are all the weights.

@@ -11,7 +11,8 @@ as intended instead of being rescaled by Adam's per-weight step sizes.
 
 Adam keeps its moments unnormalized (m' = m / (1 - b1), v' = v / (1 - b2)) so that each moment
 update is one multiply and one add, and folds both bias corrections into one scalar step and
-one scalar epsilon: the same update as PyTorch's Adam in 10 passes over the parameters.
+one scalar epsilon: the same update as PyTorch's Adam in 10 passes over the parameters, with
+the gradient buffer as the only scratch.
 (Splitting the update over two threads was measured slower on two cores: the BLAS threads are
 still spinning after the GEMMs and compete for the second core.)
 """
@@ -140,17 +141,19 @@ class Adam(Optimizer):
         if self.l2:
             w = self.params[: self.n_weights]
             w *= dt(1.0 - lr * self.l2)
-        g, m, v, tmp, w = grads, self.m, self.v, self._tmp, self.params
+        # `grads` is the scratch once m has it: four (P,) arrays in play instead of five, which
+        # measured 0.90x the time with the caches cold (as they are after the GEMMs of a step)
+        g, m, v, w = grads, self.m, self.v, self.params
+        v *= beta2
         m *= beta1
         m += g
-        np.square(g, out=tmp)
-        v *= beta2
-        v += tmp
-        np.sqrt(v, out=tmp)
-        tmp += eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= step
-        w -= tmp
+        np.square(g, out=g)
+        v += g
+        np.sqrt(v, out=g)
+        g += eps
+        np.divide(m, g, out=g)
+        g *= step
+        w -= g
 
 
 #: The optimizers by name, as a `TrainConfig` spells them.

@@ -1,0 +1,279 @@
+"""Recognition latency: a drawing to probabilities, the whole test set, and a drag in the app.
+
+    python benchmarks/latency.py [--quick]
+
+1. Canvas to probabilities: what the Paint screen does after each change of the ink --
+   `mnist.normalize.normalize(pixels)` then `model.predict_proba(image[None])` with the shipped
+   model -- on canvas images (MNIST test digits as drawn, and the same digits at half size in a
+   corner, which normalize has to find and scale up), many runs, median and 99th percentile.
+2. The 10,000 test images scored by `network.evaluate.evaluate`, images per second (median).
+3. A 500-event drag in the real app, headless (`DigitsApp.run_test` with Textual's Pilot):
+   `pilot.mouse_down` on the canvas, 500 motion events along a zigzag over the grid,
+   `pilot.mouse_up`, three ways: 500 `pilot.hover` calls (Pilot waits until the app looks idle
+   after each, so every event is processed alone); the same events delivered at 120 per second
+   the way `pilot.hover` delivers them but without its waiting, as a fast mouse drag arrives
+   from a terminal; and all 500 queued at once, which the Paint screen coalesces into a few
+   recognitions. Reported: how long each took, the stroke-to-prediction latencies the Paint
+   screen records (`screen.latencies`), how many recognitions ran, and how many frames the app
+   drew (each rendered to terminal output, as a real terminal would get it) with the longest
+   gap between two frames.
+
+Targets: canvas to probabilities under 0.5 ms median and 2 ms at the 99th percentile. The
+real-time drag keeps 60 frames per second: stroke to prediction under one frame (16.7 ms) at
+the 99th percentile, and never more than two frames (33 ms) between two drawn frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _common import (
+    CpuMeter,
+    Row,
+    finish,
+    fmt_seconds,
+    load_data,
+    machine_report,
+    make_parser,
+    median,
+    percentile,
+    table,
+    wait_quiet,
+)
+
+from mnist.normalize import normalize
+from network.evaluate import evaluate
+from network.store import load_model, shipped_model_path
+
+FRAME = 1 / 60
+RATE = 120  #: motion events per second in the real-time drag (a fast mouse on a terminal)
+TARGET_MEDIAN = 0.5e-3
+TARGET_P99 = 2e-3
+
+
+def half_size_in_corner(image: np.ndarray, corner: int) -> np.ndarray:
+    """The 28x28 uint8 image at half size (2x2 means) in one of the four corners."""
+    half = image.reshape(14, 2, 14, 2).astype(np.float64).mean(axis=(1, 3))
+    out = np.zeros((28, 28), dtype=np.uint8)
+    top, left = (corner // 2) * 14, (corner % 2) * 14
+    out[top : top + 14, left : left + 14] = np.rint(half).astype(np.uint8)
+    return out
+
+
+def canvas_to_probabilities(model: Any, drawings: list[np.ndarray], runs: int
+                            ) -> tuple[list[float], list[float], list[float]]:
+    """Seconds per drawing of normalize + predict_proba, and of each part; `runs` drawings."""
+    total, norm, forward = [], [], []
+    for i in range(runs + 50):
+        pixels = drawings[i % len(drawings)]
+        t0 = time.perf_counter()
+        image = normalize(pixels)
+        t1 = time.perf_counter()
+        probs = model.predict_proba(image[None])
+        t2 = time.perf_counter()
+        assert probs.shape == (1, 10)
+        if i >= 50:  # warm-up excluded
+            total.append(t2 - t0)
+            norm.append(t1 - t0)
+            forward.append(t2 - t1)
+    return total, norm, forward
+
+
+def zigzag(n: int) -> list[tuple[int, int]]:
+    """n (row, col) pixel positions sweeping the 28x28 grid back and forth, one step apart."""
+    points = []
+    row, col, step = 4, 4, 1
+    while len(points) < n:
+        points.append((row, col))
+        col += step
+        if not 4 <= col <= 23:
+            step = -step
+            col += step
+            row = 4 + (row - 3) % 20
+    return points
+
+
+async def drag(model: Any, path: Any, events_n: int, mode: str) -> dict[str, Any]:
+    """Drive the app: a drag of `events_n` motion events; what it cost and what it drew.
+
+    mode 'pilot': `pilot.hover` per event (Pilot waits until the app is idle after each);
+    'realtime': motion events delivered at `RATE` per second, as a mouse drag arrives from a
+    terminal; 'burst': all of them queued at once.
+    """
+    from textual import events
+    from textual.geometry import Offset
+
+    import tui.app
+    from tui.app import DigitsApp
+    from tui.widgets.canvas import Canvas
+
+    frames: list[float] = []
+
+    class BenchApp(DigitsApp):
+        """The app, counting the frames it draws (each rendered to terminal output)."""
+
+        CSS_PATH = str(Path(tui.app.__file__).with_name(DigitsApp.CSS_PATH))
+
+        def _display(self, screen: Any, renderable: Any) -> None:
+            """Render the update as a terminal driver would, and note the time."""
+            if renderable is not None and hasattr(renderable, "render_segments"):
+                renderable.render_segments(self.console)
+                frames.append(time.perf_counter())
+            super()._display(screen, renderable)
+
+    app = BenchApp(model, path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        canvas = screen.query_one(Canvas)
+        points = zigzag(events_n + 2)
+
+        def move(row: int, col: int) -> None:
+            """Deliver one motion event the way `pilot.hover` does, without its waiting."""
+            x, y = canvas.region.offset + canvas.offset_of(row, col)
+            app.mouse_position = Offset(x, y)
+            screen._forward_event(events.MouseMove(canvas, x, y, 0, 0, 0, False, False, False,
+                                                   screen_x=x, screen_y=y))
+
+        await pilot.mouse_down(canvas, offset=canvas.offset_of(*points[0]))
+        n_lat, n_comp, first_frame = len(screen.latencies), len(screen.compute_times), len(frames)
+        start = time.perf_counter()
+        if mode == "pilot":
+            for row, col in points[1:-1]:
+                await pilot.hover(canvas, offset=canvas.offset_of(row, col))
+        elif mode == "realtime":
+            for i, (row, col) in enumerate(points[1:-1]):
+                move(row, col)
+                delay = start + (i + 1) / RATE - time.perf_counter()
+                await asyncio.sleep(max(delay, 0.0))
+        else:
+            for row, col in points[1:-1]:
+                move(row, col)
+        sent = time.perf_counter()
+        await pilot.mouse_up(canvas, offset=canvas.offset_of(*points[-1]))
+        await pilot.pause()
+        end = frames[-1] if frames else time.perf_counter()
+        drawn = frames[first_frame:]
+        gaps = np.diff([start, *drawn]) if drawn else np.array([end - start])
+        return {
+            "seconds": max(end, sent) - start,
+            "sending": sent - start,
+            "latencies": list(screen.latencies)[n_lat:],
+            "recognitions": len(screen.compute_times) - n_comp,
+            "frames": len(drawn),
+            "max_gap": float(gaps.max()),
+            "ink": int(np.count_nonzero(screen.drawing.pixels)),
+            "prediction": screen.prediction,
+        }
+
+
+def main() -> None:
+    """Run the benchmark and print its tables."""
+    parser = make_parser(__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, help="motion events of the drag (default 500, "
+                        "--quick 100)")
+    args = parser.parse_args()
+    args.events = args.events or (100 if args.quick else 500)
+    data = load_data()
+    print(machine_report())
+    model = load_model(shipped_model_path())
+    print(f"model: the shipped {'-'.join(map(str, model.sizes))} network ({shipped_model_path()})")
+
+    # -- 1. canvas to probabilities --------------------------------------------------------------
+    digits = [data.test_images[i] for i in range(100)]
+    drawings = digits + [half_size_in_corner(d, i % 4) for i, d in enumerate(digits)]
+    runs = 500 if args.quick else 3000
+    wait_quiet()
+    meter = CpuMeter().start()
+    total, norm, forward = canvas_to_probabilities(model, drawings, runs)
+    busy1 = meter.others()
+    med, p99 = median(total), percentile(total, 99)
+
+    # -- 2. the test set --------------------------------------------------------------------------
+    reps = 2 if args.quick else 5
+    eval_times = []
+    for _ in range(reps):
+        wait_quiet()
+        start = time.perf_counter()
+        result = evaluate(model, data.test_images, data.test_labels)
+        eval_times.append(time.perf_counter() - start)
+    n_test = len(data.test_images)
+    ips = n_test / median(eval_times)
+
+    # -- 3. the drag in the app ------------------------------------------------------------------
+    drags: dict[str, dict[str, Any]] = {}
+    busy3: dict[str, float | None] = {}
+    for mode in ("pilot", "realtime", "burst"):
+        wait_quiet()
+        meter.start()
+        drags[mode] = asyncio.run(drag(model, shipped_model_path(), args.events, mode))
+        busy3[mode] = meter.others()
+
+    print(table(
+        ["canvas -> probabilities", "median", "99th pct", "max", f"runs: {runs}"],
+        [["normalize + predict_proba", fmt_seconds(med), fmt_seconds(p99),
+          fmt_seconds(max(total)), f"others busy: {busy1:.2f} cores" if busy1 is not None
+          else ""],
+         ["  normalize", fmt_seconds(median(norm)), fmt_seconds(percentile(norm, 99)),
+          fmt_seconds(max(norm)), ""],
+         ["  predict_proba (forward)", fmt_seconds(median(forward)),
+          fmt_seconds(percentile(forward, 99)), fmt_seconds(max(forward)), ""]]))
+    print()
+    print(f"test set: {n_test:,} images in {fmt_seconds(median(eval_times))} (median of {reps}): "
+          f"{ips:,.0f} images/s, accuracy {result.accuracy * 100:.2f}%")
+    print()
+    drag_rows = []
+    names = {"pilot": "Pilot hover, one at a time", "realtime": f"real time, {RATE} events/s",
+             "burst": "burst, all queued at once"}
+    for mode, d in drags.items():
+        lat = d["latencies"] or [float("nan")]
+        busy = busy3[mode]
+        drag_rows.append([
+            names[mode], fmt_seconds(d["seconds"]), f"{d['recognitions']}",
+            f"{fmt_seconds(median(lat))} / {fmt_seconds(percentile(lat, 99))}",
+            f"{d['frames']}", fmt_seconds(d["max_gap"]),
+            f"{d['prediction'] or '-'} ({d['ink']} px)",
+            "?" if busy is None else f"{busy:.2f}"])
+    print(table([f"drag, {args.events} motion events", "took", "recognitions",
+                 "stroke->prediction median / p99", "frames", "longest frame gap", "shows",
+                 "others busy (cores)"], drag_rows))
+    print("(Pilot's hover waits until the process looks idle (20 ms steps), so its 'took' is "
+          "mostly Pilot waiting; the real-time row is the app as a user drives it)")
+    print()
+    real = drags["realtime"]
+    real_lat = real["latencies"] or [float("inf")]
+    real_p99 = percentile(real_lat, 99)
+    drag_ok = real_p99 < FRAME and real["max_gap"] <= 2 * FRAME
+    pilot_lat = drags["pilot"]["latencies"] or [float("nan")]
+    rows = [
+        Row("latency: canvas -> probabilities, median", fmt_seconds(med),
+            "< 0.5 ms", med < TARGET_MEDIAN),
+        Row("latency: canvas -> probabilities, 99th percentile", fmt_seconds(p99),
+            "< 2 ms", p99 < TARGET_P99),
+        Row("latency: test set evaluated", f"{ips:,.0f} images/s", "-", None),
+        Row(f"latency: {args.events}-event Pilot drag, stroke -> prediction",
+            f"median {fmt_seconds(median(pilot_lat))}, p99 "
+            f"{fmt_seconds(percentile(pilot_lat, 99))}, {drags['pilot']['recognitions']} "
+            f"recognitions in {fmt_seconds(drags['pilot']['seconds'])}", "-", None),
+        Row(f"latency: {args.events}-event drag at {RATE}/s, frame rate kept",
+            f"p99 stroke->prediction {fmt_seconds(real_p99)}, longest frame gap "
+            f"{fmt_seconds(real['max_gap'])}, {real['recognitions']} recognitions",
+            "p99 < 16.7 ms, gap <= 33 ms", drag_ok),
+        Row(f"latency: {args.events}-event burst (coalesced)",
+            f"{fmt_seconds(drags['burst']['seconds'])}, {drags['burst']['recognitions']} "
+            f"recognitions, longest frame gap {fmt_seconds(drags['burst']['max_gap'])}",
+            "-", None),
+    ]
+    finish(args, rows,
+           f"latency: canvas -> probabilities {fmt_seconds(med)} median, {fmt_seconds(p99)} p99 "
+           f"(targets 0.5 ms / 2 ms); test set {ips:,.0f} images/s; {args.events}-event drag at "
+           f"{RATE}/s: p99 stroke->prediction {fmt_seconds(real_p99)}, longest frame gap "
+           f"{fmt_seconds(real['max_gap'])} ({'kept' if drag_ok else 'NOT kept'} 60 fps)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""How far a training epoch is from this machine's float32 GEMM limit.
+
+    python benchmarks/limit.py [--quick]
+
+The network is the `seed` preset's 784-200-10 sigmoid network (no biases, plain SGD, batches of
+128). Almost all of an epoch's arithmetic is in its matrix products; per batch of B rows:
+
+    forward      z_l = a_{l-1} @ W_l                    2 B n_{l-1} n_l FLOPs per layer
+    backward     dW_l = a_{l-1}.T @ d_l                 2 B n_{l-1} n_l per layer
+                 d_{l-1} = d_l @ W_l.T                  2 B n_{l-1} n_l per layer but the first
+
+(the engine never forms the input layer's d_0). Each round measures, in turns:
+
+* the GEMM rate: float32 matrix products of 1024x1024x1024 and of each shape the epoch uses,
+  as many threads as the BLAS has (the machine's cores); the best of these medians is "the
+  machine's rate", so the limit below is the strictest one;
+* "GEMMs only": exactly the epoch's matrix products (469 batches, same shapes, same buffers),
+  nothing else;
+* the engine: one whole epoch of the `seed` preset (`network.train.train`, wall time).
+
+Reported: the epoch's FLOPs, the GEMM-limited time (FLOPs / the machine's rate), and the
+engine's epoch time as a multiple of it (median over rounds), plus the same against the
+GEMMs-only replay, which shows how much of the distance is the GEMMs' own shapes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from _common import (
+    Row,
+    alternate,
+    contention_note,
+    finish,
+    fmt_seconds,
+    load_data,
+    machine_report,
+    make_parser,
+    median,
+    table,
+)
+
+from network.presets import preset_config
+from network.train import train
+
+TARGET = 1.5
+SIZES = (784, 200, 10)
+BATCH = 128
+
+
+def epoch_gemms(n: int, sizes: tuple[int, ...], batch: int) -> list[tuple[int, int, int, int]]:
+    """The (m, k, n, count) of every matrix product of one epoch, forward and backward."""
+    full, last = divmod(n, batch)
+    shapes = []
+    for rows, count in ((batch, full), (last, 1 if last else 0)):
+        if not count:
+            continue
+        for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            shapes.append((rows, n_in, n_out, count))  # forward: (B, n_in) @ (n_in, n_out)
+            shapes.append((n_in, rows, n_out, count))  # dW: (n_in, B) @ (B, n_out)
+            if layer > 0:
+                shapes.append((rows, n_out, n_in, count))  # d_prev: (B, n_out) @ (n_out, n_in)
+    return shapes
+
+
+def flops(shapes: list[tuple[int, int, int, int]]) -> float:
+    """Total floating-point operations (2 m k n per product)."""
+    return float(sum(2 * m * k * n * c for m, k, n, c in shapes))
+
+
+def gemm_rate(m: int, k: int, n: int, reps: int) -> float:
+    """Median FLOP/s of float32 (m, k) @ (k, n) into a preallocated output."""
+    rng = np.random.default_rng(0)
+    a = rng.random((m, k), dtype=np.float32)
+    b = rng.random((k, n), dtype=np.float32)
+    c = np.empty((m, n), dtype=np.float32)
+    np.matmul(a, b, out=c)
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        np.matmul(a, b, out=c)
+        times.append(time.perf_counter() - start)
+    return 2.0 * m * k * n / median(times)
+
+
+class GemmReplay:
+    """The epoch's matrix products alone, on preallocated operands in the engine's layouts."""
+
+    def __init__(self, n: int, sizes: tuple[int, ...], batch: int) -> None:
+        """Allocate weights, activations, deltas and gradients like the engine's."""
+        rng = np.random.default_rng(0)
+        self.n, self.sizes, self.batch = n, sizes, batch
+        self.x = rng.random((batch, sizes[0]), dtype=np.float32)
+        self.w = [rng.standard_normal((a, b), dtype=np.float32) * 0.05
+                  for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+        self.gw = [np.empty_like(w) for w in self.w]
+        self.acts = [np.empty((batch, b), np.float32) for b in sizes[1:]]
+        self.deltas = [rng.standard_normal((batch, b), dtype=np.float32) for b in sizes[1:]]
+
+    def epoch(self) -> None:
+        """Every product of one epoch, in the engine's order and layouts."""
+        last = len(self.w) - 1
+        for lo in range(0, self.n, self.batch):
+            b = min(self.batch, self.n - lo)
+            a = self.x[:b]
+            for i, w in enumerate(self.w):
+                np.matmul(a, w, out=self.acts[i][:b])
+                a = self.acts[i][:b]
+            for i in range(last, -1, -1):
+                prev = self.x[:b] if i == 0 else self.acts[i - 1][:b]
+                d = self.deltas[i][:b]
+                np.matmul(prev.T, d, out=self.gw[i])
+                if i > 0:
+                    np.matmul(d, self.w[i].T, out=self.deltas[i - 1][:b])
+
+
+def main() -> None:
+    """Run the benchmark and print its table."""
+    parser = make_parser(__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, help="rounds (default 5, --quick 3)")
+    args = parser.parse_args()
+    rounds = args.rounds or (3 if args.quick else 5)
+    data = load_data()
+    print(machine_report())
+    n = len(data.train_images)
+    shapes = epoch_gemms(n, SIZES, BATCH)
+    total = flops(shapes)
+    probe_shapes = [(1024, 1024, 1024)] + sorted({(m, k, nn) for m, k, nn, _ in shapes
+                                                  if m * k * nn >= 1_000_000})
+    rates: dict[tuple[int, int, int], list[float]] = {s: [] for s in probe_shapes}
+    replay = GemmReplay(n, SIZES, BATCH)
+    config = preset_config("seed", epochs=1)
+
+    def probe() -> float:
+        """Measure the GEMM rates (not timed as a candidate)."""
+        start = time.perf_counter()
+        for s in probe_shapes:
+            reps = 5 if math.prod(s) > 100_000_000 else 40
+            rates[s].append(gemm_rate(*s, reps=reps))
+        return time.perf_counter() - start
+
+    def engine() -> None:
+        """One epoch of the seed preset."""
+        train(config, data.train_images, data.train_labels)
+
+    times = alternate({"rate probe": probe, "GEMMs only": replay.epoch, "engine": engine},
+                      rounds)
+    per_round_best = [max(rates[s][r] for s in probe_shapes) for r in range(rounds)]
+    best_rate = median(per_round_best)
+    ratio_limit = median([e / (total / rate) for e, rate
+                          in zip(times["engine"], per_round_best, strict=True)])
+    ratio_replay = median([e / g for e, g in zip(times["engine"], times["GEMMs only"],
+                                                 strict=True)])
+    limit = total / best_rate
+
+    print(table(["GEMM (m x k x n), float32", "GFLOP/s, median over rounds"],
+                [[" x ".join(map(str, s)), f"{median(rates[s]) / 1e9:.1f}"]
+                 for s in probe_shapes]))
+    print()
+    print(table(
+        ["784-200-10 sigmoid epoch, batch 128", "value"],
+        [["FLOPs of one epoch (matrix products)", f"{total / 1e9:.2f} GFLOP"],
+         ["machine's GEMM rate (best shape, median)", f"{best_rate / 1e9:.1f} GFLOP/s"],
+         ["GEMM-limited epoch time (FLOPs / rate)", fmt_seconds(limit)],
+         ["GEMMs-only replay of the epoch, median", fmt_seconds(median(times["GEMMs only"]))],
+         ["engine epoch (seed preset), median", fmt_seconds(median(times["engine"]))],
+         ["engine / GEMM-limited time (median of rounds)", f"{ratio_limit:.2f}x"],
+         ["engine / GEMMs-only replay (median of rounds)", f"{ratio_replay:.2f}x"]]))
+    print(contention_note())
+    print()
+    rows = [Row("limit: engine epoch / GEMM-limited time (784-200-10)",
+                f"{ratio_limit:.2f}x ({fmt_seconds(median(times['engine']))} vs "
+                f"{fmt_seconds(limit)} at {best_rate / 1e9:.0f} GFLOP/s)",
+                f"<= {TARGET}x", ratio_limit <= TARGET)]
+    finish(args, rows,
+           f"limit: the engine's epoch is {ratio_limit:.2f}x the GEMM-limited time "
+           f"({total / 1e9:.1f} GFLOP at {best_rate / 1e9:.0f} GFLOP/s = {fmt_seconds(limit)}; "
+           f"{ratio_replay:.2f}x the GEMMs-only replay); target <= {TARGET}x")
+
+
+if __name__ == "__main__":
+    main()
