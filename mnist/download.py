@@ -157,7 +157,7 @@ def download_file(
             check_url(url)
             _fetch(url, part, spec, timeout, report, should_stop)
             report(DownloadProgress(spec.gz_name, "verifying", mirror=url))
-            load_verified(part, spec)
+            load_verified(part, spec, repair_hint=False)
             with open(part, "rb") as fh:
                 name = spec.gz_name if fh.read(2) == GZIP_MAGIC else spec.name
             final = target_dir / name

@@ -67,6 +67,10 @@ TEST_LABELS = MnistFile(
 FILES: tuple[MnistFile, ...] = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
 
 
+#: What to do about a damaged data file (load_verified's errors end with it).
+REPAIR_HINT = "delete it and run `digits data download`, or point MNIST_DIR at a good copy"
+
+
 def find_file(directory: Path, spec: MnistFile) -> Path | None:
     """Return the path of `spec` in `directory` under any accepted name, or None if absent."""
     for candidate in spec.candidate_names:
@@ -76,22 +80,27 @@ def find_file(directory: Path, spec: MnistFile) -> Path | None:
     return None
 
 
-def load_verified(path: Path, spec: MnistFile) -> np.ndarray:
+def load_verified(path: Path, spec: MnistFile, *, repair_hint: bool = True) -> np.ndarray:
     """Read `path` as the canonical file `spec` and verify its shape, dtype and SHA-256.
 
     Returns a read-only uint8 array of shape `spec.shape`. Raises MnistError, naming the file
-    and what to do, on any damage or mismatch.
+    and what to do (`digits data download`), on any damage or mismatch: a truncated, empty,
+    unreadable or foreign file as much as a wrong checksum. `repair_hint=False` leaves the "what
+    to do" out (for a download being verified, where it would not make sense).
     """
-    idx = read_idx(path)
+    hint = f"; {REPAIR_HINT}" if repair_hint else ""
+    try:
+        idx = read_idx(path)
+    except MnistError as exc:  # damaged or unreadable: say how to repair it
+        raise MnistError(f"{exc}{hint}") from None
     if idx.array.dtype != np.uint8 or idx.array.shape != spec.shape:
         raise MnistError(
             f"{path}: holds a {idx.array.dtype} array of shape {idx.array.shape}, expected "
-            f"uint8 {spec.shape} for {spec.name}; replace it with `digits data download`"
+            f"uint8 {spec.shape} for {spec.name}{hint}"
         )
     if idx.sha256 != spec.sha256:
         raise MnistError(
             f"{path}: checksum mismatch (SHA-256 of the content is {idx.sha256[:12]}..., "
-            f"expected {spec.sha256[:12]}...); the file is damaged: delete it and run "
-            "`digits data download`, or point MNIST_DIR at a good copy"
+            f"expected {spec.sha256[:12]}...); the file is damaged{hint}"
         )
     return idx.array

@@ -11,7 +11,8 @@ naming the file; no other exception escapes, whatever the bytes.
   maxval / 2) is inverted; ``invert=True/False`` forces it (the CLI's ``--invert``).
 * .npy: a 2-D image or a 3-D (N, H, W) stack, bool/int/float, values 0..255 or 0..1 (a file
   whose maximum is <= 1 is multiplied by 255). Never unpickled; the header is checked against the
-  file size before anything is allocated.
+  file size before anything is allocated. An (H, W, 3) or (H, W, 4) array is a colour image, not
+  a stack of H images W pixels wide by 3, and is refused with a message saying so.
 * .txt text art: one row per line, ``# @ * X x 1`` are ink (255), anything else background.
   Ragged lines are padded on the right, trailing blank lines ignored.
 
@@ -195,6 +196,11 @@ def read_npy(path: str | os.PathLike[str]) -> list[Image]:
         raise MnistError(f"{name}: expected a 2-D image or a 3-D (N, H, W) stack, got {shape}")
     if min(shape) <= 0:
         raise MnistError(f"{name}: array has no pixels (shape {shape})")
+    if len(shape) == 3 and shape[2] in (3, 4) and min(shape[:2]) > 4:
+        raise MnistError(
+            f"{name}: shape {shape} looks like one colour image (height, width, channels), not "
+            f"a stack of {shape[0]} images {shape[1]} x {shape[2]}; save a 2-D grey image"
+        )
     count = int(np.prod(shape, dtype=object))
     if count > MAX_PIXELS:
         raise MnistError(f"{name}: {count} pixels, over the limit of 64 megapixels")

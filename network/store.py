@@ -182,6 +182,11 @@ def _check_file(path: Path) -> str:
         raise ModelError(f"{where} is not a file")
     if path.stat().st_size == 0:
         raise ModelError(f"{where} is empty")
+    try:  # zipfile.is_zipfile says False for a file it cannot open: tell that case apart
+        with open(path, "rb") as f:
+            f.read(4)
+    except OSError as exc:
+        raise ModelError(f"{where} cannot be read ({exc.strerror or exc})") from None
     if not zipfile.is_zipfile(path):
         raise ModelError(f"{where} is not a model (.npz) file")
     try:  # refuse members that would inflate to absurd sizes before NumPy reads any

@@ -27,6 +27,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.models import ModelsScreen
 from tui.screens.paint import PaintScreen
 from tui.screens.train import TrainScreen
+from tui.widgets.modal import CommandPalette
 
 SCREEN_KEYS = {"paint": "f2", "train": "f3", "evaluate": "f4", "models": "f5"}
 
@@ -123,6 +124,11 @@ class DigitsApp(App[None]):
         """Show the keys of the current screen."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen, getattr(self.screen, "HELP", "")))
+
+    def action_command_palette(self) -> None:
+        """Open the command palette (one that a double click cannot close twice)."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette"))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers every screen, and every action of the current screen."""

@@ -126,6 +126,12 @@ def run(args: argparse.Namespace) -> int:
         raise ModelError(f"a model called '{name}' exists already; choose another name")
     if args.out and (args.name or args.activate):
         raise UsageError("--out cannot be combined with --name or --activate")
+    if args.out:  # a file that could not be written would fail only after training
+        out = Path(args.out)
+        if out.is_dir():
+            raise UsageError(f"--out {out}: is a folder; give a file name such as model.npz")
+        if not out.parent.is_dir():
+            raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
     console = Console(stderr=True)
     data = load_data_for_cli(args.data_dir)
     hidden = "-".join(str(h) for h in config.hidden)

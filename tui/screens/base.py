@@ -3,10 +3,21 @@
 A screen subclasses `DigitsScreen` and implements `compose_body()`. The app sets breakpoint
 classes on each screen (`-narrow`/`-short` below 80x24); app.tcss then hides the body and shows
 `TooSmall`, which says what size is needed, and the layout comes back when the terminal grows.
+While the body is hidden nothing inside it holds the focus, so keys cannot reach a widget the user
+cannot see (a hidden, zero-sized dropdown crashed on page-down); tab brings the focus back once
+the terminal is large enough again.
+
+A screen also ignores a resize to a size that is no longer the terminal's. Textual 8.2 answers a
+screen's Resize by laying the screen out at that size and posting the screen a Resize of its new
+size; when a stale one is still queued (a resize while a help screen is open over this one, then
+another), the two echo each other for ever, the screen's message loop never yields, and the app
+freezes. Dropping stale ones ends that; the screen is laid out at the terminal's real size.
+(Found by tests/tui/test_fuzz.py.)
 """
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.screen import Screen
@@ -60,3 +71,38 @@ class DigitsScreen(Screen[None]):
     def body(self) -> Widget:
         """The container holding this screen's own widgets."""
         return self.query_one("#body")
+
+    @property
+    def too_small(self) -> bool:
+        """True while the terminal is below MIN_WIDTH x MIN_HEIGHT (the body is hidden)."""
+        width, height = self.app.size
+        return width < MIN_WIDTH or height < MIN_HEIGHT
+
+    def _hidden(self, widget: Widget | None) -> bool:
+        """True when `widget` is inside the body while the body is hidden."""
+        if widget is None or not self.too_small:
+            return False
+        body = self.query("#body").first() if self.is_mounted else None
+        return body is not None and body in widget.ancestors_with_self
+
+    def set_focus(
+        self, widget: Widget | None, scroll_visible: bool = True, from_app_focus: bool = False
+    ) -> None:
+        """Focus `widget`, unless it is hidden because the terminal is too small."""
+        super().set_focus(None if self._hidden(widget) else widget, scroll_visible,
+                          from_app_focus)
+
+    def _drop_hidden_focus(self) -> None:
+        """Blur a focused widget that the too-small message hides."""
+        if self._hidden(self.focused):
+            self.set_focus(None)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Handle an event, but drop a Resize to a size the terminal no longer has (see above)."""
+        if isinstance(event, events.Resize) and event.size != self.app.size:
+            return
+        await super().on_event(event)
+
+    def on_screen_resume(self) -> None:
+        """Shown again (maybe at a size that hides the body): the old focus may be hidden."""
+        self._drop_hidden_focus()

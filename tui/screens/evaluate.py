@@ -31,6 +31,7 @@ from tui.messages import EvalDone, EvalProgress
 from tui.screens.base import DigitsScreen
 from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.dataset_panel import DatasetPanel
+from tui.widgets.dropdown import Dropdown
 from tui.widgets.mistakes import MistakeBrowser
 
 ACTIVE = "@active"
@@ -81,7 +82,7 @@ class EvaluateScreen(DigitsScreen):
         """Chooser and progress; accuracy and matrix | mistakes | per-digit scores and pairs."""
         with Horizontal(id="eval-top"):
             yield Label("Model", id="model-label")
-            yield Select([], prompt="model", allow_blank=True, compact=True, id="model-select")
+            yield Dropdown([], prompt="model", allow_blank=True, compact=True, id="model-select")
             yield ProgressBar(total=1, show_eta=False, id="eval-bar")
             yield Static("", id="eval-status")
         yield DatasetPanel(id="no-data")

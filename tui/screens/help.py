@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from tui.widgets.modal import DismissOnce
+
 
 def bindings_table(screen: Screen, title: str) -> Table:
     """A table of the bindings active on `screen`: key, what it does, where it comes from."""
@@ -30,7 +32,7 @@ def bindings_table(screen: Screen, title: str) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(DismissOnce, ModalScreen[None]):
     """A modal listing the key bindings of the screen underneath; any of esc, q, ? closes it."""
 
     BINDINGS = [

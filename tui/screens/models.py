@@ -253,4 +253,5 @@ class ModelsScreen(DigitsScreen):
         if entry is None or entry.error:
             return
         await self.app.switch_mode("evaluate")
-        self.app.screen.choose(entry.name)
+        # The mode's base screen: a help screen left open there may be on top of it.
+        self.app.get_screen_stack("evaluate")[0].choose(entry.name)

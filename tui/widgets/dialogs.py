@@ -16,6 +16,8 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, Static
 
+from tui.widgets.modal import DismissOnce
+
 DIALOG_CSS = """
     {name} {{
         align: center middle;
@@ -64,7 +66,7 @@ class _Check(Validator):
         return self.failure(reason) if reason else self.success()
 
 
-class NameDialog(ModalScreen[str | None]):
+class NameDialog(DismissOnce, ModalScreen[str | None]):
     """Ask for a name; refuse (with the reason, inline) what `check` refuses."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="NameDialog")
@@ -102,7 +104,7 @@ class NameDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(DismissOnce, ModalScreen[bool]):
     """A yes/no question; `action` labels the yes button (e.g. 'Delete')."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog")

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Select, Static
 
 from network.report import mistake_indices
+from tui.widgets.dropdown import Dropdown
 from tui.widgets.preview import Preview
 
 ANY = -1
@@ -64,9 +65,9 @@ class MistakeBrowser(Vertical):
         digits = [("any", ANY)] + [(str(d), d) for d in range(10)]
         with Horizontal():
             yield Label("true")
-            yield Select(digits, value=ANY, allow_blank=False, compact=True, id="filter-true")
+            yield Dropdown(digits, value=ANY, allow_blank=False, compact=True, id="filter-true")
             yield Label(" said")
-            yield Select(digits, value=ANY, allow_blank=False, compact=True, id="filter-pred")
+            yield Dropdown(digits, value=ANY, allow_blank=False, compact=True, id="filter-pred")
         yield Preview(title="misclassified", id="mistake-image")
         yield Static("", id="mistake-caption")
 

@@ -23,6 +23,7 @@ from network.activations import ACTIVATIONS
 from network.errors import ModelError
 from network.presets import PRESETS, preset_config
 from network.registry import check_name, path_for
+from tui.widgets.dropdown import Dropdown
 
 SUBSETS = ((60000, "all 60,000"), (20000, "first 20,000"), (5000, "first 5,000 (quick)"))
 """Choices for how many training images a run uses: (count, label)."""
@@ -148,13 +149,13 @@ class TrainForm(VerticalScroll):
         presets = [(f"{name}", name) for name in PRESETS]
         with Horizontal(classes="field"):
             yield Label("Preset")
-            yield Select(presets, value=self._preset, allow_blank=False, compact=True,
+            yield Dropdown(presets, value=self._preset, allow_blank=False, compact=True,
                          id="preset")
         for name in ("hidden", "lr", "epochs", "batch_size", "seed"):
             if name == "lr":
                 with Horizontal(classes="field"):
                     yield Label("Activation")
-                    yield Select([(a, a) for a in ACTIVATIONS], allow_blank=False,
+                    yield Dropdown([(a, a) for a in ACTIVATIONS], allow_blank=False,
                                  compact=True, id="activation")
             with Horizontal(classes="field"):
                 yield Label(LABELS[name])
@@ -165,7 +166,7 @@ class TrainForm(VerticalScroll):
             yield Switch(id="augment")
         with Horizontal(classes="field"):
             yield Label("Images")
-            yield Select([(label, n) for n, label in SUBSETS], value=SUBSETS[0][0],
+            yield Dropdown([(label, n) for n, label in SUBSETS], value=SUBSETS[0][0],
                          allow_blank=False, compact=True, id="subset")
         with Horizontal(classes="field"):
             yield Label("Save as")
@@ -255,5 +256,5 @@ class TrainForm(VerticalScroll):
 
     def set_enabled(self, enabled: bool) -> None:
         """Lock the fields while a run is going (they show what is being trained)."""
-        for widget in self.query("Input, Select, Switch"):
+        for widget in self.query("Input, Switch"):
             widget.disabled = not enabled

@@ -1,0 +1,417 @@
+"""The app under abuse: thousands of random keys, clicks, drags and resizes on every screen.
+
+For each of the four screens, a fixed-seed plan of `ACTIONS_PER_SCREEN` random actions is sent
+the way a terminal sends them: as `textual.events` Key, Mouse and Resize events handed to the
+app's driver (`Driver.process_message`, what a terminal's input thread calls). So a drag can
+leave the grid, the screen and the terminal itself -- coordinates below 0 and beyond the
+terminal's size, which Pilot's mouse helpers refuse to produce -- and a button can be released
+outside the terminal, which reports no release at all (the driver then synthesizes one when the
+next plain move arrives). The actions:
+
+* key presses: letters (both cases), digits, arrows, space, enter, escape, tab, shift+tab,
+  backspace, delete, home, end, page-up, page-down, brackets, `?`, `,`, `.`, `-`, ctrl+z;
+* F1..F5, which open the help and switch screens;
+* clicks at random cells of the terminal (left, middle and right button);
+* drags: a button pressed at a random cell (on the Paint screen, inside the grid two times in
+  three), 2 to 12 moves, 40% of them to points outside the terminal, then a release where the
+  pointer is, elsewhere, or nowhere;
+* resizes between 20x10 and 200x60 (often the extremes, and 79x23 / 80x24 around the
+  too-small limit); the test ends back at 120x40.
+
+The plan (which action, which key, how many moves, which resize...) comes from one seeded RNG
+and is the same on every run; where a point lands comes from a second one, because it depends
+on the app's layout. The app's timing still varies from run to run, so a failure reports the
+seed and the last 40 events sent.
+
+Left out on purpose: ctrl+q and the command palette (typing in it can run "Quit" or save a
+screenshot), so the footer's ^q and ^p do nothing during the run. Training cannot run for
+minutes: the app gets a 1,000-image slice of MNIST and runs are capped at 2 epochs; nothing is
+ever downloaded.
+
+The test asserts that no exception escaped (Pilot re-raises one on exit; the app is checked
+after every action), that no worker died with an error, that the whole plan was sent, and that
+the app still responds at the end: on the Paint screen the keyboard paints and the network
+recognizes the drawing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import random
+import signal
+import string
+from collections import Counter, deque
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pytest
+from textual import events
+from textual.geometry import Size
+from textual.worker import Worker, WorkerState
+
+from mnist.dataset import Mnist
+from tui.app import DigitsApp
+from tui.screens.paint import PaintScreen
+from tui.widgets.canvas import Canvas
+
+SEED = 20261126
+ACTIONS_PER_SCREEN = 2000
+SCREENS = ("paint", "train", "evaluate", "models")
+MIN_SIZE, MAX_SIZE, HOME_SIZE = (20, 10), (200, 60), (120, 40)
+EDGE_SIZES = (MIN_SIZE, MAX_SIZE, (79, 23), (80, 24))
+REFOCUS_EVERY = 40  # actions between returns to the screen under test
+SETTLE_CHANCE = 0.04  # after an action, let the app process what it was sent
+RESIZE_PAUSE = 1 / 100  # the app passes a resize on after a 1/120 s debounce
+FREEZE_SECONDS = 30  # an action taking longer than this means the app froze
+
+KEYS = (
+    list(string.ascii_lowercase)
+    + list("ABCTPKXZ")
+    + list(string.digits)
+    + ["up", "down", "left", "right", "space", "enter", "escape", "tab", "shift+tab",
+       "backspace", "delete", "home", "end", "pageup", "pagedown", "left_square_bracket",
+       "right_square_bracket",
+       "question_mark", "comma", "full_stop", "minus", "ctrl+z"]
+)
+FUNCTION_KEYS = ("f1", "f2", "f3", "f4", "f5")
+MIX = {"key": 58.5, "fkey": 2, "click": 22, "drag": 16, "resize": 1.5}  # percent
+CHARACTERS = {"space": " ", "enter": "\r", "tab": "\t", "escape": "\x1b", "backspace": "\x7f",
+              "left_square_bracket": "[", "right_square_bracket": "]", "question_mark": "?",
+              "comma": ",", "full_stop": ".", "minus": "-"}
+
+
+@dataclass(frozen=True)
+class Action:
+    """One planned action: its kind and everything about it that does not depend on layout."""
+
+    kind: str
+    key: str = ""
+    button: int = 0
+    moves: tuple[bool, ...] = ()  # for a drag: per move, whether it goes outside the terminal
+    ending: str = ""  # for a drag: "here", "elsewhere" or "lost" (no release reported)
+    size: tuple[int, int] = (0, 0)  # for a resize
+    settle: bool = False
+
+
+@dataclass
+class Plan:
+    """A screen's planned actions and what they amount to."""
+
+    actions: list[Action]
+    counts: Counter = field(default_factory=Counter)
+
+
+def make_plan(seed: int, count: int = ACTIONS_PER_SCREEN) -> Plan:
+    """The fixed sequence of `count` actions for `seed`, with its counts.
+
+    Counts: one per action kind; "events" is every event sent (a key, a resize, each mouse
+    down / move / up); "outside" the drag moves that leave the terminal; "lost" the drags whose
+    release the terminal never reports.
+    """
+    rng = random.Random(seed)
+    actions, counts = [], Counter()
+    kinds, weights = list(MIX), list(MIX.values())
+    for _ in range(count):
+        kind = rng.choices(kinds, weights=weights)[0]
+        if kind == "key":
+            action = Action(kind, key=rng.choice(KEYS))
+        elif kind == "fkey":
+            action = Action(kind, key=rng.choice(FUNCTION_KEYS))
+        elif kind == "click":
+            action = Action(kind, button=rng.choice((1, 1, 1, 3, 2)))
+        elif kind == "drag":
+            moves = tuple(rng.random() < 0.4 for _ in range(rng.randint(2, 12)))
+            ending = rng.choices(("here", "lost", "elsewhere"), weights=(6, 2, 2))[0]
+            action = Action(kind, button=rng.choice((1, 1, 3)), moves=moves, ending=ending)
+        else:
+            size = (rng.randint(MIN_SIZE[0], MAX_SIZE[0]), rng.randint(MIN_SIZE[1], MAX_SIZE[1]))
+            if rng.random() < 0.3:
+                size = rng.choice(EDGE_SIZES)
+            action = Action(kind, size=size)
+        action = replace(action, settle=rng.random() < SETTLE_CHANCE)
+        actions.append(action)
+        counts[kind] += 1
+        counts["events"] += {"key": 1, "fkey": 1, "click": 2, "resize": 1}.get(
+            kind, 2 + len(action.moves))
+        counts["outside"] += sum(action.moves)
+        counts["lost"] += action.ending == "lost"
+        counts["smallest"] += action.size == MIN_SIZE
+    return Plan(actions, counts)
+
+
+def _mouse(kind: type[events.MouseEvent], x: int, y: int, button: int) -> events.MouseEvent:
+    """A mouse event at terminal cell (x, y), as the driver builds it."""
+    return kind(None, x, y, 0, 0, button, False, False, False, screen_x=x, screen_y=y)
+
+
+def _describe(event: events.Event) -> str:
+    """A short description of an event, for the failure report."""
+    if isinstance(event, events.Key):
+        return f"key {event.key}"
+    if isinstance(event, events.Resize):
+        return f"resize {event.size.width}x{event.size.height}"
+    if isinstance(event, events.MouseEvent):
+        return f"{type(event).__name__} {event.x},{event.y} b{event.button}"
+    return type(event).__name__
+
+
+class AppFroze(Exception):
+    """The app stopped making progress (an endless loop that never yields to the event loop)."""
+
+
+class Fuzzer:
+    """Sends one screen's planned actions to a running app through its driver."""
+
+    def __init__(self, pilot: Any, target: str, seed: int) -> None:
+        self.pilot = pilot
+        self.app = pilot.app
+        self.target = target
+        self.seed = seed
+        self.where = random.Random(seed + 1_000_003)  # points depend on the layout
+        self.sent: Counter = Counter()
+        self.trail: deque[str] = deque(maxlen=40)
+        self.index = -1
+
+    @contextlib.contextmanager
+    def watchdog(self):
+        """Turn a frozen app into a test failure (AppFroze) instead of a hung test run.
+
+        An alarm fires if one action takes FREEZE_SECONDS; its handler raises in the main
+        thread, inside whatever loop is spinning, and the app exits with that exception.
+        (Textual 8.2's resize ping-pong, see tui/screens/base.py, froze it that way.)
+        """
+        if not hasattr(signal, "setitimer"):
+            yield
+            return
+
+        def froze(signum, frame):
+            raise AppFroze(f"{self.target}, seed {self.seed}: no progress for {FREEZE_SECONDS} "
+                           f"s at action {self.index}; last events: {list(self.trail)}")
+
+        previous = signal.signal(signal.SIGALRM, froze)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    def tick(self) -> None:
+        """One more action done: the app has FREEZE_SECONDS for the next one."""
+        if hasattr(signal, "setitimer"):
+            signal.setitimer(signal.ITIMER_REAL, FREEZE_SECONDS)
+
+    def send(self, event: events.Event) -> None:
+        """Hand one event to the driver, exactly as a terminal's input thread does."""
+        self.app._driver.process_message(event)
+        self.sent["events"] += 1
+        self.trail.append(_describe(event))
+
+    def point(self, outside: bool = False) -> tuple[int, int]:
+        """A random cell of the terminal, or (outside) one up to 8 cells beyond an edge."""
+        width, height = self.app.size
+        if outside:
+            x, y = self.where.randint(-8, width + 8), self.where.randint(-8, height + 8)
+            if 0 <= x < width and 0 <= y < height:  # make sure it is outside
+                x = self.where.choice((-1 - self.where.randrange(8),
+                                       width + self.where.randrange(8)))
+            return x, y
+        return self.where.randrange(width), self.where.randrange(height)
+
+    def start_point(self) -> tuple[int, int]:
+        """Where a drag starts: on Paint, inside the grid two times in three."""
+        screen = self.app.screen
+        if isinstance(screen, PaintScreen) and self.where.random() < 2 / 3:
+            region = screen.query_one(Canvas).region
+            if region.width and region.height:
+                return (self.where.randrange(region.x, region.right),
+                        self.where.randrange(region.y, region.bottom))
+        return self.point()
+
+    async def settle(self) -> None:
+        """Let the app process everything sent so far."""
+        await self.pilot._wait_for_screen()
+
+    async def refocus(self) -> None:
+        """Back to the screen under test (F-keys and some actions leave it)."""
+        if self.app.current_mode != self.target:
+            await self.app.switch_mode(self.target)
+
+    async def perform(self, action: Action) -> None:
+        """Send the events of one action."""
+        self.sent[action.kind] += 1
+        if action.kind in ("key", "fkey"):
+            self.send(events.Key(action.key, action.key if len(action.key) == 1
+                                 else CHARACTERS.get(action.key)))
+        elif action.kind == "click":
+            x, y = self.point()
+            self.send(_mouse(events.MouseDown, x, y, action.button))
+            self.send(_mouse(events.MouseUp, x, y, action.button))
+        elif action.kind == "drag":
+            x, y = self.start_point()
+            self.send(_mouse(events.MouseDown, x, y, action.button))
+            for outside in action.moves:
+                x, y = self.point(outside)
+                self.send(_mouse(events.MouseMove, x, y, action.button))
+                self.sent["outside"] += outside
+            if action.ending == "here":  # released where the pointer is, maybe outside
+                self.send(_mouse(events.MouseUp, x, y, action.button))
+            elif action.ending == "elsewhere":
+                self.send(_mouse(events.MouseUp, *self.point(), action.button))
+            else:  # released outside: no release reported; the next plain move ends it
+                self.send(_mouse(events.MouseMove, *self.point(), 0))
+                self.sent["lost"] += 1
+        else:
+            size = Size(*action.size)
+            self.app._driver._size = size  # as the headless driver reports a new size
+            self.send(events.Resize(size, size))
+            self.sent["smallest"] += action.size == MIN_SIZE
+            await self.pilot.pause(RESIZE_PAUSE)
+
+    async def run(self, plan: Plan) -> None:
+        """Every planned action; back on the target every REFOCUS_EVERY; check the app lives."""
+        await self.refocus()
+        for i, action in enumerate(plan.actions):
+            self.index = i
+            self.tick()
+            await self.perform(action)
+            if i % REFOCUS_EVERY == REFOCUS_EVERY - 1:
+                await self.settle()
+                await self.refocus()
+            elif action.settle:
+                await self.settle()
+            assert self.app.is_running and self.app._exception is None, (
+                f"{self.target}, seed {self.seed}: the app died at action {i}; "
+                f"last events: {list(self.trail)}")
+        self.tick()
+        await self.settle()
+
+
+@pytest.fixture
+def small_data(mnist_data) -> Mnist:
+    """A 1,000-image slice of MNIST (train and test), so a run started by chance is short."""
+    return Mnist(
+        train_images=mnist_data.train_images[:1000],
+        train_labels=mnist_data.train_labels[:1000],
+        test_images=mnist_data.test_images[:1000],
+        test_labels=mnist_data.test_labels[:1000],
+        directory=mnist_data.directory,
+        origin=mnist_data.origin,
+        checksums=dict(mnist_data.checksums),
+    )
+
+
+@pytest.fixture
+def failed_workers(monkeypatch, mnist_dir) -> list[Worker]:
+    """No downloads, training capped at 2 epochs; returns the workers that end in ERROR.
+
+    The app's workers use exit_on_error=False, so an unexpected exception in one would not
+    reach Pilot: their state changes are watched instead.
+    """
+    import mnist.download
+
+    train_module = importlib.import_module("network.train")  # `network.train` is the function
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    monkeypatch.delenv("DIGITS_MNIST_MIRRORS", raising=False)
+    monkeypatch.setattr(mnist.download, "MIRRORS", ())
+    real_train = train_module.train
+
+    def short_train(config, *args, **kwargs):
+        epochs = min(config.epochs, 2)
+        config = config.with_overrides(
+            epochs=epochs, warmup_epochs=min(config.warmup_epochs, epochs))
+        return real_train(config, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "train", short_train)
+    failed: list[Worker] = []
+    state = Worker.state
+
+    def record(worker: Worker, value: WorkerState) -> None:
+        state.fset(worker, value)
+        if value == WorkerState.ERROR:
+            failed.append(worker)
+
+    monkeypatch.setattr(Worker, "state", property(state.fget, record))
+    return failed
+
+
+async def still_responds(pilot) -> None:
+    """On the Paint screen, the keyboard paints a stroke and the network recognizes it."""
+    app = pilot.app
+    await app.switch_mode("paint")
+    while len(app.screen_stack) > 1:  # a help screen left open
+        await app.pop_screen()
+    await pilot.resize_terminal(*HOME_SIZE)
+    screen = app.screen
+    assert isinstance(screen, PaintScreen)
+    canvas = screen.canvas
+    await pilot.press("c")
+    if canvas.pen_down:
+        await pilot.press("p")
+    if canvas.eraser:
+        await pilot.press("e")
+    await pilot.pause()
+    assert not screen.drawing.pixels.any() and screen.prediction == ""
+    row, col = canvas.cursor  # wherever the fuzz left it: to (6, 14) by keys
+    moves = ["down" if row < 6 else "up"] * abs(row - 6)
+    moves += ["right" if col < 14 else "left"] * abs(col - 14)
+    await pilot.press(*moves, "3", "p", *["down"] * 14, "p")  # pen down: a vertical stroke
+    await pilot.pause()
+    assert screen.drawing.pixels[6:20, 14].all()
+    assert screen.prediction in tuple("0123456789")
+
+
+def test_the_plans_are_what_the_readme_says():
+    """The plans are fixed by their seeds: these totals are quoted in README's Reliability."""
+    total = Counter()
+    for index, _ in enumerate(SCREENS):
+        plan = make_plan(SEED + index)
+        assert len(plan.actions) == ACTIONS_PER_SCREEN
+        total += plan.counts
+    assert dict(total) == EXPECTED_TOTALS, dict(total)
+
+
+def test_the_readme_quotes_these_numbers():
+    """README's Reliability section quotes the plans' totals: keep them in step."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = " ".join(readme.split("## Reliability", 1)[1].split("\n## ", 1)[0].split())
+    t = EXPECTED_TOTALS
+    for quoted in (f"each of the four screens gets {ACTIONS_PER_SCREEN:,} random actions",
+                   f"{ACTIONS_PER_SCREEN * len(SCREENS):,} in all",
+                   f"{t['key']:,} key presses", f"{t['fkey']:,} function keys",
+                   f"{t['click']:,} clicks", f"{t['drag']:,} drags",
+                   f"{t['outside']:,} of their moves outside the terminal",
+                   f"{t['lost']:,} with the release lost", f"{t['resize']:,} resizes",
+                   f"{t['smallest']:,} of them to 20x10", f"{t['events']:,} events"):
+        assert quoted in section, quoted
+
+
+#: make_plan's totals over the four screens (asserted above; quoted in the README).
+EXPECTED_TOTALS = {"key": 4595, "fkey": 162, "click": 1778, "drag": 1331, "resize": 134,
+                   "events": 20520, "outside": 3755, "lost": 242, "smallest": 12}
+
+
+@pytest.mark.parametrize("target", SCREENS)
+async def test_random_abuse_leaves_the_app_working(target, make_app, small_data,
+                                                   failed_workers):
+    seed = SEED + SCREENS.index(target)
+    plan = make_plan(seed)
+    app: DigitsApp = make_app()
+    app.dataset, app.dataset_state = small_data, "ready"
+    async with app.run_test(size=HOME_SIZE) as pilot:
+        app.get_screen_stack("paint")[0]._rng = np.random.default_rng(seed)  # `r`: same digits
+        app.action_quit = lambda: None  # the footer's ^q (ctrl+q itself is never sent)
+        app.action_command_palette = lambda: None  # and its ^p
+        fuzzer = Fuzzer(pilot, target, seed)
+        with fuzzer.watchdog():
+            await fuzzer.run(plan)
+            await still_responds(pilot)
+        app.get_screen_stack("train")[0]._cancel.set()  # a run started by chance stops
+    for name in ("key", "fkey", "click", "drag", "resize", "events", "outside", "lost",
+                 "smallest"):
+        assert fuzzer.sent[name] == plan.counts[name], name
+    assert plan.counts["smallest"] >= 1 and plan.counts["resize"] >= 15
+    assert not failed_workers, [(w.name, repr(w.error)) for w in failed_workers]
