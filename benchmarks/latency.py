@@ -13,14 +13,18 @@
    after each, so every event is processed alone); the same events delivered at 120 per second
    the way `pilot.hover` delivers them but without its waiting, as a fast mouse drag arrives
    from a terminal; and all 500 queued at once, which the Paint screen coalesces into a few
-   recognitions. Reported: how long each took, the stroke-to-prediction latencies the Paint
-   screen records (`screen.latencies`), how many recognitions ran, and how many frames the app
-   drew (each rendered to terminal output, as a real terminal would get it) with the longest
-   gap between two frames.
+   recognitions. Each drag runs in a fresh process, as the app does. Reported: how long each
+   took, the stroke-to-prediction latencies the Paint screen records (`screen.latencies`),
+   how many recognitions ran, how many frames the app
+   drew (each rendered to terminal output, as a real terminal would get it), and, for every
+   motion event that changed the ink, the time from the event being sent to the first frame
+   drawn after the change ("input to screen").
 
 Targets: canvas to probabilities under 0.5 ms median and 2 ms at the 99th percentile. The
 real-time drag keeps 60 frames per second: stroke to prediction under one frame (16.7 ms) at
-the 99th percentile, and never more than two frames (33 ms) between two drawn frames.
+the 99th percentile, and every change on screen within two frames (33 ms) of its event. (The
+longest gap between two frames is shown too, but it is no verdict: where the pointer passes
+over cells already inked there is nothing new to draw, and no frame is due.)
 """
 
 from __future__ import annotations
@@ -106,6 +110,7 @@ async def drag(model: Any, path: Any, events_n: int, mode: str) -> dict[str, Any
     """
     from textual import events
     from textual.geometry import Offset
+    from textual.screen import Screen
 
     import tui.app
     from tui.app import DigitsApp
@@ -136,8 +141,38 @@ async def drag(model: Any, path: Any, events_n: int, mode: str) -> dict[str, Any
             """Deliver one motion event the way `pilot.hover` does, without its waiting."""
             x, y = canvas.region.offset + canvas.offset_of(row, col)
             app.mouse_position = Offset(x, y)
-            screen._forward_event(events.MouseMove(canvas, x, y, 0, 0, 0, False, False, False,
-                                                   screen_x=x, screen_y=y))
+            event = events.MouseMove(canvas, x, y, 0, 0, 0, False, False, False,
+                                     screen_x=x, screen_y=y)
+            event._sent = time.perf_counter()  # type: ignore[attr-defined]
+            screen._forward_event(event)
+
+        shown: list[tuple[float, float]] = []  # (event sent, ink changed) per changing event
+        stroke_to, repaint = canvas._stroke_to, canvas._repaint
+        changed = [False]
+
+        def timed_repaint(box: Any) -> None:
+            changed[0] = True
+            repaint(box)
+
+        def timed_stroke_to(event: Any) -> None:
+            changed[0] = False
+            stroke_to(event)
+            sent_at = getattr(event, "_sent", None)
+            if changed[0] and sent_at is not None:
+                shown.append((sent_at, time.perf_counter()))
+
+        canvas._repaint, canvas._stroke_to = timed_repaint, timed_stroke_to
+        # the screen hands the canvas a copy of each motion event, with the canvas's own
+        # offsets: keep the send time on the copy
+        translate = Screen._translate_mouse_move_event
+
+        def keep_sent(event: Any, widget: Any, region: Any) -> Any:
+            copy = translate(event, widget, region)
+            if hasattr(event, "_sent"):
+                copy._sent = event._sent
+            return copy
+
+        Screen._translate_mouse_move_event = staticmethod(keep_sent)  # type: ignore[assignment]
 
         await pilot.mouse_down(canvas, offset=canvas.offset_of(*points[0]))
         n_lat, n_comp, first_frame = len(screen.latencies), len(screen.compute_times), len(frames)
@@ -156,9 +191,15 @@ async def drag(model: Any, path: Any, events_n: int, mode: str) -> dict[str, Any
         sent = time.perf_counter()
         await pilot.mouse_up(canvas, offset=canvas.offset_of(*points[-1]))
         await pilot.pause()
+        Screen._translate_mouse_move_event = staticmethod(translate)  # type: ignore[assignment]
         end = frames[-1] if frames else time.perf_counter()
         drawn = frames[first_frame:]
         gaps = np.diff([start, *drawn]) if drawn else np.array([end - start])
+        frame_times = np.asarray(drawn)
+        to_screen = []  # event sent -> first frame drawn after its change
+        for sent_at, changed_at in shown:
+            i = int(np.searchsorted(frame_times, changed_at))
+            to_screen.append(frame_times[i] - sent_at if i < len(frame_times) else float("inf"))
         return {
             "seconds": max(end, sent) - start,
             "sending": sent - start,
@@ -166,9 +207,26 @@ async def drag(model: Any, path: Any, events_n: int, mode: str) -> dict[str, Any
             "recognitions": len(screen.compute_times) - n_comp,
             "frames": len(drawn),
             "max_gap": float(gaps.max()),
+            "to_screen": to_screen,
             "ink": int(np.count_nonzero(screen.drawing.pixels)),
             "prediction": screen.prediction,
         }
+
+
+def _drag_child(events_n: int, mode: str) -> dict[str, Any]:
+    """In a fresh process: the shipped model, the app, one drag."""
+    path = shipped_model_path()
+    return asyncio.run(drag(load_model(path), path, events_n, mode))
+
+
+def drag_in_own_process(events_n: int, mode: str) -> dict[str, Any]:
+    """`drag` in a new process, as a user runs the app: one app per process, so what one drag
+    left behind (objects for the garbage collector, caches) cannot slow the next."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_drag_child, events_n, mode).result()
 
 
 def main() -> None:
@@ -210,7 +268,7 @@ def main() -> None:
     for mode in ("pilot", "realtime", "burst"):
         wait_quiet()
         meter.start()
-        drags[mode] = asyncio.run(drag(model, shipped_model_path(), args.events, mode))
+        drags[mode] = drag_in_own_process(args.events, mode)
         busy3[mode] = meter.others()
 
     print(table(
@@ -231,15 +289,19 @@ def main() -> None:
              "burst": "burst, all queued at once"}
     for mode, d in drags.items():
         lat = d["latencies"] or [float("nan")]
+        scr = d["to_screen"] or [float("nan")]
         busy = busy3[mode]
         drag_rows.append([
             names[mode], fmt_seconds(d["seconds"]), f"{d['recognitions']}",
             f"{fmt_seconds(median(lat))} / {fmt_seconds(percentile(lat, 99))}",
+            f"{fmt_seconds(median(scr))} / {fmt_seconds(percentile(scr, 99))} / "
+            f"{fmt_seconds(max(scr))}",
             f"{d['frames']}", fmt_seconds(d["max_gap"]),
             f"{d['prediction'] or '-'} ({d['ink']} px)",
             "?" if busy is None else f"{busy:.2f}"])
     print(table([f"drag, {args.events} motion events", "took", "recognitions",
-                 "stroke->prediction median / p99", "frames", "longest frame gap", "shows",
+                 "stroke->prediction median / p99", "input->screen median / p99 / max",
+                 "frames", "longest frame gap", "shows",
                  "others busy (cores)"], drag_rows))
     print("(Pilot's hover waits until the process looks idle (20 ms steps), so its 'took' is "
           "mostly Pilot waiting; the real-time row is the app as a user drives it)")
@@ -247,7 +309,8 @@ def main() -> None:
     real = drags["realtime"]
     real_lat = real["latencies"] or [float("inf")]
     real_p99 = percentile(real_lat, 99)
-    drag_ok = real_p99 < FRAME and real["max_gap"] <= 2 * FRAME
+    real_scr = real["to_screen"] or [float("inf")]
+    drag_ok = bool(real_p99 < FRAME and max(real_scr) <= 2 * FRAME)
     pilot_lat = drags["pilot"]["latencies"] or [float("nan")]
     rows = [
         Row("latency: canvas -> probabilities, median", fmt_seconds(med),
@@ -260,9 +323,10 @@ def main() -> None:
             f"{fmt_seconds(percentile(pilot_lat, 99))}, {drags['pilot']['recognitions']} "
             f"recognitions in {fmt_seconds(drags['pilot']['seconds'])}", "-", None),
         Row(f"latency: {args.events}-event drag at {RATE}/s, frame rate kept",
-            f"p99 stroke->prediction {fmt_seconds(real_p99)}, longest frame gap "
-            f"{fmt_seconds(real['max_gap'])}, {real['recognitions']} recognitions",
-            "p99 < 16.7 ms, gap <= 33 ms", drag_ok),
+            f"p99 stroke->prediction {fmt_seconds(real_p99)}, input->screen p99 "
+            f"{fmt_seconds(percentile(real_scr, 99))}, max {fmt_seconds(max(real_scr))}, "
+            f"{real['frames']} frames, {real['recognitions']} recognitions",
+            "p99 < 16.7 ms, screen <= 33 ms", drag_ok),
         Row(f"latency: {args.events}-event burst (coalesced)",
             f"{fmt_seconds(drags['burst']['seconds'])}, {drags['burst']['recognitions']} "
             f"recognitions, longest frame gap {fmt_seconds(drags['burst']['max_gap'])}",
@@ -271,8 +335,8 @@ def main() -> None:
     finish(args, rows,
            f"latency: canvas -> probabilities {fmt_seconds(med)} median, {fmt_seconds(p99)} p99 "
            f"(targets 0.5 ms / 2 ms); test set {ips:,.0f} images/s; {args.events}-event drag at "
-           f"{RATE}/s: p99 stroke->prediction {fmt_seconds(real_p99)}, longest frame gap "
-           f"{fmt_seconds(real['max_gap'])} ({'kept' if drag_ok else 'NOT kept'} 60 fps)")
+           f"{RATE}/s: p99 stroke->prediction {fmt_seconds(real_p99)}, input->screen max "
+           f"{fmt_seconds(max(real_scr))} ({'kept' if drag_ok else 'NOT kept'} 60 fps)")
 
 
 if __name__ == "__main__":

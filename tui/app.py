@@ -11,6 +11,7 @@ arrays: `model_id` changes when another model becomes active (screens read `app.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ from tui.screens.train import TrainScreen
 from tui.widgets.modal import CommandPalette
 
 SCREEN_KEYS = {"paint": "f2", "train": "f3", "evaluate": "f4", "models": "f5"}
+
+
+_startup_frozen = False  # gc.freeze() done (see DigitsApp._freeze_startup_objects)
 
 
 class DigitsApp(App[None]):
@@ -77,6 +81,23 @@ class DigitsApp(App[None]):
         self.model_id = str(self.model_path)
         if self._notice:
             self.notify(self._notice, severity="warning", timeout=10)
+        self.call_after_refresh(self._freeze_startup_objects)
+
+    def _freeze_startup_objects(self) -> None:
+        """Keep what startup made (modules, widgets, the model) out of later garbage collections.
+
+        Python's full collections walk every tracked object; with Textual, NumPy and SciPy loaded
+        one took 50-80 ms, long enough to hold a frame of a fast drag for five frames (measured
+        with benchmarks/latency.py: input to screen at most 79 ms, 20 ms with collection off).
+        `gc.freeze()` after the first frame moves the startup objects to a generation that is
+        never collected; objects made later are collected as usual. Once per process (a test
+        run starts many apps).
+        """
+        global _startup_frozen
+        if not _startup_frozen:
+            _startup_frozen = True
+            gc.collect()
+            gc.freeze()
 
     # -- the active model ---------------------------------------------------------------------
 
