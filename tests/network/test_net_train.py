@@ -121,6 +121,29 @@ def test_divergence_after_an_epoch_keeps_the_last_finite_model(blobs, monkeypatc
     assert np.isfinite(result.model.params).all()
 
 
+def test_non_finite_weights_with_a_finite_loss_are_caught_at_the_epoch_end(blobs, monkeypatch):
+    """A weight that turns infinite in the last step of an epoch leaves every loss finite; the
+    end-of-epoch check must still stop the run and keep the last finite model."""
+    original = MLP.backward
+    calls = 0
+    batches = math.ceil(len(blobs[1]) / small_config().batch_size)
+
+    def last_step_breaks_a_weight(self, labels, scale=1.0):
+        nonlocal calls
+        calls += 1
+        loss = original(self, labels, scale)
+        if calls == 2 * batches:  # the last batch of epoch 2: its loss is already computed
+            self.params[0] = np.inf
+        return loss
+
+    monkeypatch.setattr(MLP, "backward", last_step_breaks_a_weight)
+    result = train(small_config(epochs=3), *blobs)
+    assert result.diverged and result.epochs_completed == 1
+    assert "epoch 2" in result.message and "non-finite weights" in result.message
+    assert result.model is result.last_epoch_model
+    assert np.isfinite(result.model.params).all()
+
+
 BAD = [
     ({"epochs": 0}, "epochs"), ({"epochs": -1}, "epochs"), ({"epochs": 2.5}, "epochs"),
     ({"lr": 0.0}, "lr"), ({"lr": float("nan")}, "lr"), ({"lr": float("inf")}, "lr"),
