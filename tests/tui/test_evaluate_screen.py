@@ -21,6 +21,7 @@ from tui.app import DigitsApp
 from tui.screens.evaluate import EvaluateScreen
 from tui.screens.paint import PaintScreen
 from tui.widgets.confusion import ConfusionMatrix
+from tui.widgets.gallery import MistakeGallery
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +187,37 @@ async def test_layout_fits(weak_model_file, mnist_data, size):
         for i, a in enumerate(regions):
             for b in regions[i + 1:]:
                 assert not a.overlaps(b), (a, b)
+
+
+@pytest.mark.parametrize("size, fit", [((80, 24), 0), ((120, 34), 0), ((120, 40), 4),
+                                       ((160, 50), 5), ((160, 60), 10)])
+async def test_gallery_of_the_next_mistakes(weak_model_file, mnist_data, size, fit):
+    """Below the browser, as many thumbnails of the following mistakes as fit; a click on one
+    shows it in the browser, and the gallery moves on past it."""
+    app = app_on(weak_model_file, mnist_data)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_evaluate(pilot)
+        gallery = screen.query_one(MistakeGallery)
+        browser = screen.browser
+        assert gallery.capacity == fit
+        thumbs = gallery.thumbs
+        assert [t.position for t in thumbs] == list(range(1, fit + 1))
+        if not fit:
+            return
+        assert screen.query_one("#eval-scroll").region.bottom <= gallery.region.y
+        assert gallery.region.bottom <= screen.query_one("Footer").region.y
+        for thumb in thumbs:
+            index = int(browser.shown[thumb.position])
+            assert np.array_equal(thumb.image, mnist_data.test_images[index])
+            assert thumb.caption.startswith(f"#{index} {mnist_data.test_labels[index]}→")
+        second = thumbs[1]
+        x0, y0 = gallery.content_region.x - gallery.region.x, 0
+        await pilot.click(gallery, offset=(x0 + 30 + 5, y0 + 3))
+        await pilot.pause()
+        assert browser.position == second.position
+        assert gallery.thumbs[0].position == second.position + 1
+        await pilot.press("t")  # a filter: the gallery follows the filtered list
+        await pilot.pause()
+        shown = browser.shown
+        assert all(int(mnist_data.test_labels[shown[t.position]]) == browser.true_filter
+                   for t in gallery.thumbs)

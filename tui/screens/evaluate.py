@@ -32,6 +32,7 @@ from tui.screens.base import DigitsScreen
 from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.dataset_panel import DatasetPanel
 from tui.widgets.dropdown import Dropdown
+from tui.widgets.gallery import MistakeGallery, Thumb
 from tui.widgets.mistakes import MistakeBrowser
 
 ACTIVE = "@active"
@@ -42,7 +43,9 @@ test images, exactly as `digits eval` does. The matrix counts, for each true dig
 the model said (column); click a cell to browse those mistakes. The browser shows one
 misclassified image at a time: n / b (or the arrows) move, t and p filter by true and by
 predicted digit (T and P go backwards), x clears the filters, o opens the image on the Paint
-screen, where you can edit it and watch the prediction change."""
+screen, where you can edit it and watch the prediction change. In a terminal at least 120
+columns wide and 40 rows tall, the mistakes that follow are shown below as thumbnails; click one
+to browse from there."""
 
 
 class EvaluateScreen(DigitsScreen):
@@ -97,6 +100,7 @@ class EvaluateScreen(DigitsScreen):
                 with Vertical(id="eval-details"):
                     yield Static("", id="per-digit")
                     yield Static("", id="pairs")
+        yield MistakeGallery(id="gallery")
 
     @property
     def browser(self) -> MistakeBrowser:
@@ -282,6 +286,36 @@ class EvaluateScreen(DigitsScreen):
         """A clicked cell filters the browser (a diagonal cell: that true digit's mistakes)."""
         predicted = None if message.true == message.predicted else message.predicted
         self.browser.select_pair(message.true, predicted)
+
+    # -- the gallery of upcoming mistakes ------------------------------------------------------
+    def _fill_gallery(self) -> None:
+        """Thumbnails of the mistakes after the browser's current one, as many as fit."""
+        gallery = self.query_one(MistakeGallery)
+        browser = self.browser
+        images = self.app.dataset.test_images if self.app.dataset is not None else None
+        if images is None or browser.evaluation is None:
+            gallery.show([])
+            return
+        thumbs = []
+        for position in browser.upcoming(gallery.capacity):
+            index = int(browser.shown[position])
+            ev = browser.evaluation
+            caption = (f"#{index} {int(ev.labels[index])}→{int(ev.predictions[index])} "
+                       f"{float(ev.confidences[index]):.0%}")
+            thumbs.append(Thumb(position, images[index], caption))
+        gallery.show(thumbs)
+
+    def on_mistake_browser_moved(self, message: MistakeBrowser.Moved) -> None:
+        """The browser moved or refiltered: the gallery follows."""
+        self._fill_gallery()
+
+    def on_mistake_gallery_resized(self, message: MistakeGallery.Resized) -> None:
+        """More or fewer thumbnails fit now."""
+        self._fill_gallery()
+
+    def on_mistake_gallery_chosen(self, message: MistakeGallery.Chosen) -> None:
+        """A thumbnail clicked: the browser shows it."""
+        self.browser.go_to(message.position)
 
     def action_open(self) -> None:
         """Put the image shown on the Paint screen's canvas and go there."""

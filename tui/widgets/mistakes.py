@@ -9,11 +9,13 @@ itself is `network.report.mistake_indices`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Label, Select, Static
 
 from network.report import mistake_indices
@@ -98,8 +100,15 @@ class MistakeBrowser(Vertical):
         self.position = int(hits[0]) if len(hits) else 0
         self._show()
 
+    @dataclass
+    class Moved(Message):
+        """The image shown or the filtered list changed."""
+
+        browser: MistakeBrowser
+
     def _show(self) -> None:
         """Image and caption for the current position."""
+        self.post_message(self.Moved(self))
         preview = self.query_one(Preview)
         caption = self.query_one("#mistake-caption", Static)
         index = self.current
@@ -114,6 +123,17 @@ class MistakeBrowser(Vertical):
         preview.set_image(self.images[index])
         preview.border_title = f"{self.position + 1} of {self.shown.size}"
         caption.update(f"[b]{self.describe(index)}[/b]\ntest image #{index} · o opens it")
+
+    def go_to(self, position: int) -> None:
+        """Show the image at `position` in the filtered list."""
+        if 0 <= position < self.shown.size:
+            self.position = position
+            self._show()
+
+    def upcoming(self, count: int) -> list[int]:
+        """Positions of up to `count` images after the current one, wrapping, never itself."""
+        m = self.shown.size
+        return [(self.position + i) % m for i in range(1, min(count, max(m - 1, 0)) + 1)]
 
     def step(self, delta: int) -> None:
         """Next (+1) or previous (-1) image, wrapping around."""
