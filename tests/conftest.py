@@ -8,6 +8,9 @@ skipped, unless DIGITS_REQUIRE_MNIST=1 (set by .ci/run), which turns that into a
 
 from __future__ import annotations
 
+import builtins
+import errno
+import io
 import os
 import shutil
 import tempfile
@@ -69,3 +72,24 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     base = tmp_path_factory.mktemp("user")
     for var in ("XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"):
         monkeypatch.setenv(var, str(base / var.lower()))
+
+
+@pytest.fixture
+def make_unreadable(monkeypatch):
+    """A function that makes opening one path raise PermissionError, as chmod 000 would for a
+    normal user (the tests run as root, where chmod 000 does not stop a read)."""
+
+    def make(path: Path) -> None:
+        target = Path(path).resolve()
+        real_open = builtins.open
+
+        def guarded(file, *args, **kwargs):
+            if isinstance(file, (str, bytes, os.PathLike)) and \
+                    Path(os.fsdecode(file)).resolve() == target:
+                raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(file))
+            return real_open(file, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "open", guarded)
+        monkeypatch.setattr(io, "open", guarded)
+
+    return make

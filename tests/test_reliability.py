@@ -23,12 +23,10 @@ The file-permission cases run as root here, where chmod 000 does not stop a read
 from __future__ import annotations
 
 import ast
-import builtins
 import errno
 import functools
 import gzip
 import http.server
-import io
 import json
 import os
 import struct
@@ -86,21 +84,6 @@ def one_error_line(status: int, err: str) -> str:
     assert len(lines) == 1, err
     assert "Traceback" not in err
     return lines[0]
-
-
-def make_unreadable(monkeypatch, path: Path) -> None:
-    """Make opening `path` raise PermissionError, as chmod 000 would for a normal user."""
-    target = Path(path).resolve()
-    real_open = builtins.open
-
-    def guarded(file, *args, **kwargs):
-        if isinstance(file, (str, bytes, os.PathLike)) and Path(os.fsdecode(file)).resolve() \
-                == target:
-            raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(file))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", guarded)
-    monkeypatch.setattr(io, "open", guarded)
 
 
 def tiny_model(seed: int = 0) -> MLP:
@@ -165,13 +148,13 @@ def test_corrupted_gzip_streams_only_raise_mnist_error(tmp_path, flips, cut):
         assert idx.array.shape == (3, 28, 28) and idx.array.dtype == np.uint8
 
 
-def test_unreadable_data_file(tmp_path, monkeypatch):
+def test_unreadable_data_file(make_unreadable, tmp_path, monkeypatch):
     """Permission denied on an IDX file: MnistError naming the file, with what to do."""
     from mnist.files import load_verified
 
     path = tmp_path / TRAIN_LABELS.gz_name
     path.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x00"))
-    make_unreadable(monkeypatch, path)
+    make_unreadable(path)
     with pytest.raises(MnistError, match="permission denied") as info:
         read_idx(path)
     assert str(path) in str(info.value)
@@ -238,12 +221,12 @@ def test_damaged_data_file_is_one_line_and_exit_2(kind, damaged_dir, capsys):
     assert out.count("ok  ") == 3 and out.count("FAIL") == 1
 
 
-def test_unreadable_data_file_through_the_cli(damaged_dir, monkeypatch, capsys):
+def test_unreadable_data_file_through_the_cli(make_unreadable, damaged_dir, monkeypatch, capsys):
     """Permission denied: one line, exit 2, for `digits data verify` and for `digits eval`."""
     folder, damage = damaged_dir
     victim = damage("truncated")
     victim.write_bytes(gzip.compress(_labels_raw()))
-    make_unreadable(monkeypatch, victim)
+    make_unreadable(victim)
     for args in (["data", "verify", "--data-dir", str(folder)],
                  ["eval", "--data-dir", str(folder)]):
         line = one_error_line(*run_cli(capsys, *args)[::2])
@@ -370,9 +353,9 @@ def test_bad_model_file_is_one_line_everywhere(kind, good_model, tmp_path, monke
     assert not Evil.marker.exists()
 
 
-def test_unreadable_model_file(good_model, monkeypatch, capsys):
+def test_unreadable_model_file(make_unreadable, good_model, monkeypatch, capsys):
     """Permission denied on a model: said as such (not "not a model"), one line, exit 2."""
-    make_unreadable(monkeypatch, good_model)
+    make_unreadable(good_model)
     for reader in (load_model, read_metadata):
         with pytest.raises(ModelError, match="cannot be read .Permission denied") as info:
             reader(good_model)
@@ -381,10 +364,10 @@ def test_unreadable_model_file(good_model, monkeypatch, capsys):
     assert "Permission denied" in line
 
 
-def test_unreadable_saved_model_is_listed_with_its_error(monkeypatch):
+def test_unreadable_saved_model_is_listed_with_its_error(make_unreadable, monkeypatch):
     """The models list shows an unreadable file with the reason instead of failing."""
     path = save_new(tiny_model(), build_metadata(tiny_model()), "locked")
-    make_unreadable(monkeypatch, path)
+    make_unreadable(path)
     entry = next(e for e in list_models() if e.name == "locked")
     assert "Permission denied" in entry.error
 
@@ -423,13 +406,13 @@ def test_predict_refuses_wrong_stacks(array, fragment, tmp_path, capsys):
     assert str(path) in line and fragment in line, line
 
 
-def test_predict_unreadable_image_others_still_done(tmp_path, monkeypatch, capsys):
+def test_predict_unreadable_image_others_still_done(make_unreadable, tmp_path, monkeypatch, capsys):
     """An unreadable image gets one line; a readable one beside it is still recognized."""
     locked, good = tmp_path / "locked.txt", tmp_path / "good.txt"
     art = "....###.....\n" * 16  # a one
     locked.write_text(art)
     good.write_text(art)
-    make_unreadable(monkeypatch, locked)
+    make_unreadable(locked)
     status, out, err = run_cli(capsys, "predict", str(locked), str(good))
     line = one_error_line(status, err)
     assert str(locked) in line and "Permission denied" in line

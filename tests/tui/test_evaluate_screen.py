@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pilot_helpers import wait_for
 from textual.widgets import Digits, Select, Static
 
 from network.presets import preset_config
@@ -39,14 +40,6 @@ def app_on(path: Path, data) -> DigitsApp:
     app = DigitsApp(load_model(path), path)
     app.dataset, app.dataset_state = data, "ready"
     return app
-
-
-async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
-    """Let the app run until `condition()` holds (the timeout only guards against a hang)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await pilot.pause(0.02)
 
 
 async def open_evaluate(pilot) -> EvaluateScreen:

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pilot_helpers import mouse_event
 from textual import events
 from textual.geometry import Size
 from textual.worker import Worker, WorkerState
@@ -139,11 +140,6 @@ def make_plan(seed: int, count: int = ACTIONS_PER_SCREEN) -> Plan:
         counts["lost"] += action.ending == "lost"
         counts["smallest"] += action.size == MIN_SIZE
     return Plan(actions, counts)
-
-
-def _mouse(kind: type[events.MouseEvent], x: int, y: int, button: int) -> events.MouseEvent:
-    """A mouse event at terminal cell (x, y), as the driver builds it."""
-    return kind(None, x, y, 0, 0, button, False, False, False, screen_x=x, screen_y=y)
 
 
 def _describe(event: events.Event) -> str:
@@ -246,21 +242,21 @@ class Fuzzer:
                                  else CHARACTERS.get(action.key)))
         elif action.kind == "click":
             x, y = self.point()
-            self.send(_mouse(events.MouseDown, x, y, action.button))
-            self.send(_mouse(events.MouseUp, x, y, action.button))
+            self.send(mouse_event(events.MouseDown, x, y, action.button))
+            self.send(mouse_event(events.MouseUp, x, y, action.button))
         elif action.kind == "drag":
             x, y = self.start_point()
-            self.send(_mouse(events.MouseDown, x, y, action.button))
+            self.send(mouse_event(events.MouseDown, x, y, action.button))
             for outside in action.moves:
                 x, y = self.point(outside)
-                self.send(_mouse(events.MouseMove, x, y, action.button))
+                self.send(mouse_event(events.MouseMove, x, y, action.button))
                 self.sent["outside"] += outside
             if action.ending == "here":  # released where the pointer is, maybe outside
-                self.send(_mouse(events.MouseUp, x, y, action.button))
+                self.send(mouse_event(events.MouseUp, x, y, action.button))
             elif action.ending == "elsewhere":
-                self.send(_mouse(events.MouseUp, *self.point(), action.button))
+                self.send(mouse_event(events.MouseUp, *self.point(), action.button))
             else:  # released outside: no release reported; the next plain move ends it
-                self.send(_mouse(events.MouseMove, *self.point(), 0))
+                self.send(mouse_event(events.MouseMove, *self.point(), 0))
                 self.sent["lost"] += 1
         else:
             size = Size(*action.size)

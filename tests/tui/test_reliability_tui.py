@@ -21,14 +21,11 @@ run as root, where chmod 000 does not stop a read).
 
 from __future__ import annotations
 
-import builtins
-import errno
-import io
-import os
 import time
 from pathlib import Path
 
 import pytest
+from pilot_helpers import mouse_event, wait_for
 from textual import events
 from textual.widgets import Select, Static
 from textual.widgets._select import SelectOverlay
@@ -48,32 +45,9 @@ from tui.widgets.dropdown import Dropdown
 from tui.widgets.modal import CommandPalette
 
 
-async def wait_for(pilot, condition, timeout: float = 30.0) -> None:
-    """Let the app run until `condition()` holds (the timeout only guards against a hang)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await pilot.pause(0.02)
-
-
 def text(widget) -> str:
     """What a Static shows, as plain text."""
     return str(widget.render())
-
-
-def make_unreadable(monkeypatch, path: Path) -> None:
-    """Make opening `path` raise PermissionError, as chmod 000 would for a normal user."""
-    target = Path(path).resolve()
-    real_open = builtins.open
-
-    def guarded(file, *args, **kwargs):
-        if isinstance(file, (str, bytes, os.PathLike)) and Path(os.fsdecode(file)).resolve() \
-                == target:
-            raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(file))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", guarded)
-    monkeypatch.setattr(io, "open", guarded)
 
 
 def tiny() -> MLP:
@@ -121,13 +95,13 @@ def _damaged_data(mnist_dir: Path, folder: Path) -> Path:
 
 
 @pytest.mark.parametrize("fault", ["truncated", "unreadable"])
-async def test_a_damaged_dataset_is_explained_where_it_is_needed(
+async def test_a_damaged_dataset_is_explained_where_it_is_needed(make_unreadable,
         fault, mnist_dir, tmp_path, monkeypatch):
     """Train and Evaluate show which file is wrong and how to repair it; Paint still works."""
     victim = _damaged_data(mnist_dir, tmp_path / "data")
     if fault == "unreadable":
         victim.write_bytes((mnist_dir / TRAIN_LABELS.gz_name).read_bytes())
-        make_unreadable(monkeypatch, victim)
+        make_unreadable(victim)
     app = DigitsApp(tiny(), tmp_path / "tiny.npz", data_dir=str(tmp_path / "data"))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f3")
@@ -282,10 +256,6 @@ async def test_no_focus_inside_the_body_the_too_small_message_hides(make_app):
 # -- crashes inside Textual 8.2 ----------------------------------------------------------------
 
 
-def _mouse(kind, x: int, y: int) -> events.MouseEvent:
-    return kind(None, x, y, 0, 0, 1, False, False, False, screen_x=x, screen_y=y)
-
-
 def _dropdown_app(cls):
     """A one-widget app: a 30-option dropdown of class `cls` (Select or Dropdown)."""
     from textual.app import App
@@ -333,8 +303,8 @@ async def test_page_down_in_a_dropdown_opened_in_the_same_frame(make_app):
         assert all(isinstance(s, Dropdown) for s in app.screen.query(Select))
         region = app.screen.query_one("#activation").region
         driver = app._driver
-        driver.process_message(_mouse(events.MouseDown, region.x + 2, region.y))
-        driver.process_message(_mouse(events.MouseUp, region.x + 2, region.y))
+        driver.process_message(mouse_event(events.MouseDown, region.x + 2, region.y))
+        driver.process_message(mouse_event(events.MouseUp, region.x + 2, region.y))
         driver.process_message(events.Key("pagedown", None))
         await pilot.pause()
         await pilot.pause()
@@ -361,8 +331,8 @@ async def test_command_palette_dismissed_twice_closes_once(make_app):
         await pilot.press("ctrl+p")
         await pilot.pause()
         for _ in range(2):
-            driver.process_message(_mouse(events.MouseDown, 50, 28))
-            driver.process_message(_mouse(events.MouseUp, 50, 28))
+            driver.process_message(mouse_event(events.MouseDown, 50, 28))
+            driver.process_message(mouse_event(events.MouseUp, 50, 28))
         await pilot.pause()
         await pilot.pause()
         assert app.is_running and app._exception is None

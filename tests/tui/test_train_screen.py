@@ -10,12 +10,12 @@ from __future__ import annotations
 import errno
 import gzip
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+from pilot_helpers import wait_for
 from textual.widgets import DataTable, Input, Select, Static
 
 from network.mlp import MLP
@@ -46,14 +46,6 @@ def app_factory(tiny_model, mnist_data):
         return app
 
     return build
-
-
-async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
-    """Let the app run until `condition()` holds (the timeout only guards against a hang)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await pilot.pause(0.02)
 
 
 async def open_train(pilot, **fields) -> TrainScreen:

@@ -293,13 +293,13 @@ class EvaluateScreen(DigitsScreen):
         gallery = self.query_one(MistakeGallery)
         browser = self.browser
         images = self.app.dataset.test_images if self.app.dataset is not None else None
-        if images is None or browser.evaluation is None:
+        ev = browser.evaluation
+        if images is None or ev is None:
             gallery.show([])
             return
         thumbs = []
         for position in browser.upcoming(gallery.capacity):
             index = int(browser.shown[position])
-            ev = browser.evaluation
             caption = (f"#{index} {int(ev.labels[index])}→{int(ev.predictions[index])} "
                        f"{float(ev.confidences[index]):.0%}")
             thumbs.append(Thumb(position, images[index], caption))

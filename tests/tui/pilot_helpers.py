@@ -1,0 +1,21 @@
+"""Helpers the TUI tests share: waiting for the app, and mouse events as a terminal sends them."""
+
+from __future__ import annotations
+
+import time
+
+from textual import events
+
+
+async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
+    """Let the app run until `condition()` holds (the timeout only guards against a hang)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await pilot.pause(0.02)
+
+
+def mouse_event(kind: type[events.MouseEvent], x: int, y: int, button: int = 1
+                ) -> events.MouseEvent:
+    """A mouse event at terminal cell (x, y), as the driver builds it from terminal input."""
+    return kind(None, x, y, 0, 0, button, False, False, False, screen_x=x, screen_y=y)
