@@ -253,6 +253,24 @@ async def test_no_focus_inside_the_body_the_too_small_message_hides(make_app):
         assert app.focused is select
 
 
+async def test_shrinking_below_the_minimum_takes_the_focus_from_hidden_widgets(make_app):
+    """A widget focused before the terminal shrinks below 80x24 loses the focus with it."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        select = app.screen.query_one("#activation", Select)
+        select.focus()
+        await pilot.pause()
+        assert app.focused is select
+        await pilot.resize_terminal(79, 23)
+        await pilot.pause()
+        assert app.focused is None
+        await pilot.press("enter", "down")
+        await pilot.pause()
+        assert not select.expanded
+
+
 # -- crashes inside Textual 8.2 ----------------------------------------------------------------
 
 

@@ -99,7 +99,11 @@ class DigitsScreen(Screen[None]):
 
     async def on_event(self, event: events.Event) -> None:
         """Handle an event, but drop a Resize to a size the terminal no longer has (see above)."""
-        if isinstance(event, events.Resize) and event.size != self.app.size:
+        if isinstance(event, events.Resize):
+            if event.size != self.app.size:
+                return
+            await super().on_event(event)
+            self._drop_hidden_focus()  # shrunk below the minimum: the focus may now be hidden
             return
         await super().on_event(event)
 
