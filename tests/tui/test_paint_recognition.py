@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 
 import numpy as np
 
@@ -89,7 +88,9 @@ async def test_drawn_seven_and_small_three(make_app):
         assert screen.prediction == "3"
 
 
-async def test_stroke_to_prediction_latency(make_app):
+async def test_a_stroke_is_recognized_as_it_is_drawn(make_app):
+    """Every drag step that changes the ink gets a recognition of the ink as it is then (how
+    fast is measured by benchmarks/latency.py, not here)."""
     async with make_app().run_test(size=(160, 50)) as pilot:
         screen = pilot.app.screen
         canvas = screen.query_one(Canvas)
@@ -98,6 +99,6 @@ async def test_stroke_to_prediction_latency(make_app):
             await pilot.hover(canvas, offset=canvas.offset_of(4 + col // 2, col))
         await pilot.mouse_up(canvas, offset=canvas.offset_of(24, 24))
         await pilot.pause()
-        assert len(screen.latencies) >= 10
-        assert statistics.median(screen.latencies) < 0.016
-        assert statistics.median(screen.compute_times) < 0.005
+        assert len(screen.latencies) >= 10 and len(screen.compute_times) >= 10
+        expected = screen.app.model.predict_proba(normalize(screen.drawing.pixels))[0]
+        assert screen.prediction == str(int(np.argmax(expected)))
