@@ -1,8 +1,8 @@
-"""Issue 7's failure cases that the module tests leave open, checked where the user meets them.
+"""Bad input and faults that the module tests leave open, checked where the user meets them.
 
 Most commands run in-process (`tui.cli.main`, output captured), so a fault can be injected with
 a monkeypatch and the exit status and stderr checked exactly: one line, status 2, no traceback.
-Groups, as the issue lists them:
+Groups:
 
 * bad data files through `digits data verify` (and `digits eval`), including an unreadable file
   and a gzip bomb whose inflating is measured, not just refused;
@@ -133,7 +133,7 @@ def test_corrupted_gzip_streams_only_raise_mnist_error(tmp_path, flips, cut):
     """A valid .gz IDX file with random bytes flipped (and maybe cut short): MnistError only.
 
     Flips land in the gzip header, the DEFLATE data and the CRC/size trailer, so zlib's own
-    errors are exercised too (the arbitrary-bytes test in test_idx.py rarely reaches them).
+    errors are exercised too (the arbitrary-bytes test in mnist/test_idx.py rarely reaches them).
     """
     data = bytearray(_VALID_GZ)
     for position, mask in flips:

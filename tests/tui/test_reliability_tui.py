@@ -1,4 +1,4 @@
-"""The app's side of issue 7: readable messages for bad data and models, quitting mid-work, and
+"""The app under bad input: readable messages for bad data and models, quitting mid-work, and
 the crashes the fuzz test (test_fuzz.py) found.
 
 * a corrupt active model: the app starts on the shipped one and says why, in a notification;

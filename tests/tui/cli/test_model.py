@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -114,9 +113,14 @@ def test_ctrl_c_stops_training_and_saves_nothing(tmp_path, mnist_dir):
         env={**os.environ, "MNIST_DIR": str(mnist_dir)},
     )
     try:
-        time.sleep(3)  # data loaded, training under way
+        seen = []
+        for line in process.stderr:  # the first epoch's line: training is under way
+            seen.append(line)
+            if line.lstrip().startswith("epoch"):
+                break
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+        _, rest = process.communicate(timeout=60)
+        stderr = "".join(seen) + rest
     finally:
         process.kill()
     assert process.returncode == 130, stderr

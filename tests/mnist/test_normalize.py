@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import tracemalloc
 from pathlib import Path
 
@@ -17,16 +16,12 @@ from scipy import ndimage
 from mnist.errors import MnistError
 from mnist.normalize import center_of_mass, is_blank, normalize, to_ink_255
 
-MNIST_DIR = Path(
-    os.environ.get("MNIST_DIR") or Path(__file__).resolve().parents[2] / "shared/mnist"
-)
 
-
-def _load_test_digits(count: int) -> np.ndarray:
+def _load_test_digits(mnist_dir: Path, count: int) -> np.ndarray:
     """First `count` MNIST test images as (count, 28, 28) uint8, read with a tiny IDX reader."""
-    path = MNIST_DIR / "t10k-images-idx3-ubyte.gz"
+    path = mnist_dir / "t10k-images-idx3-ubyte.gz"
     if not path.is_file():
-        pytest.skip(f"MNIST test images not found at {path} (set MNIST_DIR)")
+        pytest.skip(f"gzipped MNIST test images not found at {path}")
     with gzip.open(path, "rb") as f:
         header = np.frombuffer(f.read(16), dtype=">u4")
         assert header[0] == 2051 and tuple(header[2:]) == (28, 28)
@@ -35,8 +30,8 @@ def _load_test_digits(count: int) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def digits() -> np.ndarray:
-    return _load_test_digits(1000)
+def digits(mnist_dir: Path) -> np.ndarray:
+    return _load_test_digits(mnist_dir, 1000)
 
 
 def _bbox(img: np.ndarray, level: float = 0.0) -> tuple[int, int]:
