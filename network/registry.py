@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,40 +65,105 @@ def path_for(name: str) -> Path:
     return path
 
 
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write `payload` to `path` via a temp file in the same folder, fsync, then rename.
+def existing_path(name: str) -> Path:
+    """The file of a model already in the models folder, listed as `name` (its file stem).
 
-    On any failure (a full disk, an interrupt) the temp file is removed and `path` is untouched.
+    Looser than `path_for`, which is for new names: a file put there by hand may have any name
+    (brackets, quotes...), and it must still be possible to activate, rename or delete it. Only
+    names that could leave the folder are refused.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if name == SHIPPED:
+        return path_for(SHIPPED)
+    if not isinstance(name, str) or not name or "/" in name or "\0" in name or name[0] == ".":
+        raise ModelError(f"invalid model name {name!r}")
+    path = models_dir() / f"{name}.npz"
+    if path.resolve().parent != models_dir().resolve():
+        raise ModelError(f"invalid model name {name!r}")
+    return path
+
+
+class ModelExists(ModelError):
+    """A model of that name is in the models folder already (the one message for it)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"a model called '{name}' exists already; choose another name")
+        self.name = name
+
+
+def check_free(name: str) -> str:
+    """`name` checked (see `check_name`) and not taken yet; ModelError (ModelExists) if not."""
+    name = check_name(name)
+    if path_for(name).exists():
+        raise ModelExists(name)
+    return name
 
 
 # -- settings -------------------------------------------------------------------------------------
 
+#: settings.json is a few dozen bytes; anything past this is not ours.
+MAX_SETTINGS_BYTES = 64 * 1024
+
+
+def _settings_problem(settings: Any) -> str:
+    """Why a decoded settings file is not one digits writes, or ""."""
+    if not isinstance(settings, dict):
+        return f"holds a JSON {type(settings).__name__}, not an object"
+    unknown = sorted(str(k) for k in settings if k != "active")
+    if unknown:
+        return f"has unknown keys ({', '.join(unknown)[:60]})"
+    if "active" in settings and not isinstance(settings["active"], str):
+        return "has an 'active' that is not a name"
+    return ""
+
+
+def load_settings() -> tuple[dict[str, Any], str]:
+    """(settings, problem): the settings dict, or {} and a one-line reason when the file is not
+    one digits writes (not a regular file, too large, not strict JSON, nested too deep, other
+    keys). A missing file is no problem: ({}, "")."""
+    from mnist.fileio import printable, read_limited
+    from network.store import loads_strict
+
+    path = settings_path()
+    try:
+        data = read_limited(path, MAX_SETTINGS_BYTES)
+    except FileNotFoundError:
+        return {}, ""
+    except OSError as exc:
+        problem = str(exc) if exc.strerror is None else f"cannot be read ({exc.strerror})"
+    else:
+        try:
+            settings = loads_strict(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            reason = "nested too deep" if isinstance(exc, RecursionError) else "not valid JSON"
+            problem = f"is {reason}"
+        else:
+            problem = _settings_problem(settings)
+            if not problem:
+                return settings, ""
+    return {}, printable(f"settings file {path} {problem}; ignoring it")
+
 
 def read_settings() -> dict[str, Any]:
-    """The settings dict; {} when the file is missing or unreadable (never an error)."""
-    try:
-        data = json.loads(settings_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    """The settings dict; {} when the file is missing or not one digits writes (never an error)."""
+    return load_settings()[0]
 
 
 def write_settings(settings: dict[str, Any]) -> None:
-    """Replace the settings file atomically."""
-    payload = json.dumps(settings, indent=2, sort_keys=True).encode("utf-8") + b"\n"
-    atomic_write_bytes(settings_path(), payload)
+    """Replace the settings file atomically (through a symbolic link, onto its target).
+
+    Refuses (ModelError) when settings.json is a folder, a FIFO, a device...: never replaced.
+    """
+    from mnist.fileio import FileRefused, atomic_write, check_output
+
+    payload = json.dumps(settings, indent=2, sort_keys=True, allow_nan=False).encode() + b"\n"
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    target = path.resolve()
+    try:
+        check_output(target, is_ours=lambda _: True, force=True, what="settings file")
+    except FileRefused as exc:
+        raise ModelError(f"settings file {target} {exc}") from None
+    atomic_write(target, lambda f: f.write(payload))
 
 
 def active_name() -> str:
@@ -107,7 +171,7 @@ def active_name() -> str:
     name = read_settings().get("active")
     if isinstance(name, str) and name != SHIPPED:
         try:
-            if path_for(name).is_file():
+            if existing_path(name).is_file():
                 return name
         except ModelError:
             pass
@@ -116,7 +180,7 @@ def active_name() -> str:
 
 def set_active(name: str) -> None:
     """Make `name` (a saved model, or 'shipped') the active model, persisted in settings."""
-    if name != SHIPPED and not path_for(name).is_file():
+    if name != SHIPPED and not existing_path(name).is_file():
         raise ModelError(f"no saved model called '{name}'")
     settings = read_settings()
     settings["active"] = name
@@ -151,8 +215,8 @@ def describe(name: str, path: Path, metadata: dict[str, Any]) -> ModelEntry:
         name=name,
         path=path,
         shipped=name == SHIPPED,
-        preset=str(metadata.get("preset") or ""),
-        architecture=f"{shape} {act}".strip(),
+        preset=str(metadata.get("preset") or "")[:40],
+        architecture=f"{shape} {act}".strip()[:80],
         test_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
         created=str(metadata.get("created") or "")[:19],
     )
@@ -177,42 +241,106 @@ def list_models() -> list[ModelEntry]:
     return entries[:1] + saved
 
 
-def save_new(model: Any, metadata: dict[str, Any], name: str, *, overwrite: bool = False) -> Path:
-    """Save a trained model under `name` in the models folder (atomic); return its path.
+def save_new(model: Any, metadata: dict[str, Any], name: str, *, unique: bool = False) -> Path:
+    """Save a trained model under `name` in the models folder; return its path.
 
-    Refuses to replace an existing model unless `overwrite`; never touches the shipped model.
+    The name is claimed atomically (`save_model(..., replace=False)`): of two processes saving
+    the same name at once, one gets it. If it is taken, ModelExists is raised, or with `unique`
+    the model is saved as "name-2", "name-3"... (the returned path says which). Never replaces
+    a model, never touches the shipped one.
     """
+    from mnist.fileio import NameTaken
     from network.store import save_model
 
-    path = path_for(check_name(name))
-    if path.exists() and not overwrite:
-        raise ModelError(f"a model called '{name}' exists already; choose another name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_model(path, model, metadata)
-    return path
+    base = check_name(name)
+    models_dir().mkdir(parents=True, exist_ok=True)
+    candidate, n = base, 1
+    while True:
+        try:
+            path = path_for(candidate)
+            save_model(path, model, metadata, replace=False)
+            return path
+        except NameTaken:
+            if not unique:
+                raise ModelExists(candidate) from None
+        n += 1
+        suffix = f"-{n}"
+        candidate = base[: 64 - len(suffix)].rstrip(" .") + suffix
+
+
+def default_name(preset: str) -> str:
+    """The name a run is saved under when none is given: PRESET-YYYY-MM-DD-HHMMSS."""
+    import datetime as dt
+
+    return f"{preset}-{dt.datetime.now().strftime('%Y-%m-%d-%H%M%S')}"
+
+
+@dataclass(frozen=True)
+class Saved:
+    """Where `save_trained` put a model, under which name, and its test-set evaluation."""
+
+    path: Path
+    name: str
+    evaluation: Any
+
+
+def save_trained(model: Any, config: Any, result: Any, test_images: Any, test_labels: Any, *,
+                 checksums: dict[str, str], command: str, name: str | None = None,
+                 out: str | os.PathLike[str] | None = None, force: bool = False,
+                 unique: bool = True) -> Saved:
+    """Score a trained model on the test set, record its metadata, and save it.
+
+    Into `out` if given (refused unless nothing is there or, with `force`, a digits model:
+    `network.store.check_model_output`), else into the models folder under `name` (default
+    `default_name`), claimed atomically: a name taken meanwhile gives "name-2"... with `unique`,
+    else ModelExists. The CLI and the Train screen both save through here.
+    """
+    from network.evaluate import evaluate
+    from network.store import build_metadata, check_model_output, save_model
+
+    evaluation = evaluate(model, test_images, test_labels)
+    meta = build_metadata(model, config, result=result, evaluation=evaluation,
+                          dataset_checksums=checksums, command=command)
+    if out is not None:
+        check_model_output(out, force=force)
+        save_model(out, model, meta)
+        return Saved(Path(out), Path(out).stem, evaluation)
+    path = save_new(model, meta, name or default_name(config.preset), unique=unique)
+    return Saved(path, path.stem, evaluation)
 
 
 def rename_model(name: str, new_name: str) -> Path:
-    """Rename a saved model (and follow it in the settings if it is the active one)."""
+    """Rename a saved model (and follow it in the settings if it is the active one).
+
+    The new name is claimed atomically (a hard link, then the old name removed): a model that
+    took the name meanwhile is never replaced.
+    """
     if name == SHIPPED:
         raise ModelError("the shipped model cannot be renamed")
-    old, new = path_for(name), path_for(check_name(new_name))
+    old, new = existing_path(name), path_for(check_name(new_name))
     if not old.is_file():
         raise ModelError(f"no saved model called '{name}'")
-    if new.exists():
-        raise ModelError(f"a model called '{new_name.strip()}' exists already")
-    os.replace(old, new)
+    try:
+        os.link(old, new)
+    except FileExistsError:
+        raise ModelExists(new.stem) from None
+    except OSError:  # no hard links here: the check-then-rename fallback
+        if new.exists():
+            raise ModelExists(new.stem) from None
+        os.rename(old, new)
+    else:
+        old.unlink()
     if read_settings().get("active") == name:
         set_active(new.stem)
     return new
 
 
 def delete_model(name: str) -> None:
-    """Delete a saved model; the active choice falls back to the shipped model."""
+    """Delete a saved model (a damaged one too); the active choice falls back to the shipped."""
     if name == SHIPPED:
         raise ModelError("the shipped model cannot be deleted")
-    path = path_for(name)
-    if not path.is_file():
+    path = existing_path(name)
+    if not path.exists() and not path.is_symlink():
         raise ModelError(f"no saved model called '{name}'")
     path.unlink()
     if read_settings().get("active") == name:
@@ -222,21 +350,24 @@ def delete_model(name: str) -> None:
 def startup_model(explicit: str | os.PathLike[str] | None = None) -> tuple[Any, Path, str]:
     """The model the app starts on: `explicit` if given, else the active one, else the shipped.
 
-    Returns (model, path, notice); `notice` explains a fallback (an active model that no longer
-    loads) and is "" otherwise. An explicit file that does not load raises ModelError.
+    Returns (model, path, notice); `notice` is one line explaining a fallback (settings that are
+    not what digits writes, an active model that no longer loads) and naming the model used
+    instead, "" otherwise. An explicit file that does not load raises ModelError.
     """
+    from mnist.fileio import printable
     from network.store import load_model
 
     if explicit is not None:
         path = Path(explicit)
         return load_model(path), path, ""
-    name = active_name()
-    notice = ""
+    _, problem = load_settings()
+    shipped = path_for(SHIPPED)
+    name = active_name() if not problem else SHIPPED
     if name != SHIPPED:
-        path = path_for(name)
+        path = existing_path(name)
         try:
             return load_model(path), path, ""
         except ModelError as exc:
-            notice = f"Active model '{name}' could not be loaded ({exc}); using the shipped model."
-    path = path_for(SHIPPED)
-    return load_model(path), path, notice
+            problem = f"the active model '{name}' could not be loaded ({exc})"
+    notice = f"{problem}; using the shipped model ({shipped})" if problem else ""
+    return load_model(shipped), shipped, printable(notice[:1].upper() + notice[1:])

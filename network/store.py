@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import platform
-import tempfile
 import zipfile
 from importlib import metadata as _importlib_metadata
 from pathlib import Path
@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import scipy
 
+from mnist.fileio import FileRefused, NameTaken, atomic_write, check_output, open_regular
 from network.errors import ModelError
 from network.mlp import MLP
 
@@ -42,9 +43,17 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model", "read_metadat
 FORMAT = "digits-model"
 FORMAT_VERSION = 1
 _METADATA = "metadata"
-_MAX_WIDTH = 8192  # no layer of a model we wrote is wider; bounds memory for a hostile file
-_MAX_METADATA = 16 * 1024 * 1024
-_MAX_TOTAL = 1024 * 1024 * 1024  # a 784-8192-...-10 float32 model stays far below
+#: Limits on what a model file may declare, checked from the zip directory, the .npy headers and
+#: the metadata before anything is allocated. The largest preset (784-800-800-10) has 1.3 M
+#: parameters; these leave room for any network a user would train on MNIST.
+MAX_WIDTH = 8192  # units in a layer
+MAX_LAYERS = 10  # sizes listed in the architecture: input, up to 8 hidden, output
+MAX_PARAMS = 64 * 1024 * 1024  # weights and biases: 256 MB of float32
+MAX_METADATA = 16 * 1024 * 1024  # bytes of JSON
+MAX_FILE_BYTES = 4 * MAX_PARAMS + MAX_METADATA + (1 << 20)  # the .npz on disk, and unpacked
+#: No activation inside the network may be able to exceed this (float32's largest is 3.4e38):
+#: checked from the weights, so no input can make the network's outputs overflow to inf or NaN.
+MAX_ACTIVATION = 1e30
 
 
 def _json_default(value: Any) -> Any:
@@ -60,13 +69,15 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def save_model(path: str | os.PathLike[str], model: MLP, metadata: dict[str, Any] | None = None
-               ) -> None:
+def save_model(path: str | os.PathLike[str], model: MLP, metadata: dict[str, Any] | None = None,
+               *, replace: bool = True) -> None:
     """Write `model` and `metadata` (default: model.metadata) to `path`, atomically.
 
     The format name, version and the model's architecture are always written into the
-    metadata, overriding any given. Raises ModelError for non-finite weights, metadata that is
-    not JSON-serializable, or an OS error (missing directory, permission, full disk).
+    metadata, overriding any given. With `replace=False` the name is claimed atomically: if
+    `path` exists (or appears meanwhile) nothing is written and NameTaken is raised. Raises
+    ModelError for non-finite weights, metadata that is not JSON-serializable, or an OS error
+    (missing directory, permission, full disk).
     """
     path = Path(path)
     if not np.isfinite(model.params).all():
@@ -80,69 +91,115 @@ def save_model(path: str | os.PathLike[str], model: MLP, metadata: dict[str, Any
     arrays = {name: np.ascontiguousarray(a, dtype=np.float32)
               for name, a in model.named_arrays().items()}
     arrays[_METADATA] = np.frombuffer(blob, dtype=np.uint8)
-
-    directory = path.parent if str(path.parent) else Path(".")
-    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; give it a normal file's mode
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-        _fsync_directory(directory)
+        atomic_write(path, lambda f: np.savez(f, **arrays), replace=replace)
+    except NameTaken:
+        raise
     except OSError as exc:
         raise ModelError(f"cannot save model to {path}: {exc.strerror or exc}") from None
-    finally:
-        if tmp is not None:  # any failure, KeyboardInterrupt included: no litter
+
+
+def _strict_number(text: str) -> float:
+    """json.loads' float parser: a finite float, else ValueError (1e400 would be inf)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    """json.loads' NaN/Infinity handler: refused (they are not JSON)."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """json.loads that accepts only strict JSON: no NaN, Infinity, or numbers that overflow.
+
+    Raises ValueError (json.JSONDecodeError included) or RecursionError for deep nesting.
+    """
+    return json.loads(text, parse_constant=_no_constant, parse_float=_strict_number)
+
+
+class _Archive:
+    """A model file opened once, warily: a regular file, a zip, members read header-first."""
+
+    def __init__(self, path: Path) -> None:
+        self.where = where = f"model file {path}"
+        try:
+            self.file = open_regular(path, MAX_FILE_BYTES)
+        except FileNotFoundError:
+            raise ModelError(f"{where} does not exist") from None
+        except FileRefused as exc:
+            raise ModelError(f"{where} {exc}") from None
+        except OSError as exc:
+            raise ModelError(f"{where} cannot be read ({exc.strerror or exc})") from None
+        try:
+            if os.fstat(self.file.fileno()).st_size == 0:
+                raise ModelError(f"{where} is empty")
             try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+                self.zip = zipfile.ZipFile(self.file)
+            except zipfile.BadZipFile:
+                raise ModelError(f"{where} is not a model (.npz) file") from None
+            except (OSError, EOFError, ValueError) as exc:
+                raise ModelError(f"{where} is damaged ({type(exc).__name__}: {exc})") from None
+            infos = self.zip.infolist()
+            # Refuse members that would inflate to absurd sizes before NumPy reads any.
+            if sum(info.file_size for info in infos) > MAX_FILE_BYTES:
+                raise ModelError(f"{where} is too large to be a digits model (it unpacks to "
+                                 f"more than {MAX_FILE_BYTES:,} bytes)")
+            self.members = {info.filename[:-4]: info.filename for info in infos
+                            if info.filename.endswith(".npy")}
+        except BaseException:
+            self.file.close()
+            raise
+
+    def __enter__(self) -> _Archive:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.zip.close()
+        self.file.close()
+
+    def read(self, name: str, check: Any) -> np.ndarray:
+        """Array `name`: its .npy header is read and `check(shape, dtype)` must accept it
+        (raising ModelError) before the array is allocated and read. Never unpickles."""
+        fmt = np.lib.format
+        try:
+            with self.zip.open(self.members[name]) as member:
+                version = fmt.read_magic(member)
+                if version == (1, 0):
+                    shape, fortran, dtype = fmt.read_array_header_1_0(member)
+                else:
+                    shape, fortran, dtype = fmt.read_array_header_2_0(member)
+                if dtype.hasobject:
+                    raise ModelError(f"{self.where} holds pickled objects; refusing to load it")
+                check(name, shape, dtype)
+                count = math.prod(shape)
+                data = member.read(count * dtype.itemsize + 1)
+        except ModelError:
+            raise
+        except _READ_ERRORS as exc:
+            raise _load_error(exc, self.where) from None
+        if len(data) != count * dtype.itemsize:
+            raise ModelError(f"{self.where} is damaged ({name} is truncated or too long)")
+        array = np.frombuffer(data, dtype=dtype)
+        return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
 
 
-def _file_mode(path: Path) -> int:
-    """The permission bits for a file written at `path`: the old file's, else 0o666 & ~umask."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        pass
-    try:  # Linux exposes the umask without having to change it (os.umask is not thread-safe)
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o644
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename in `directory` durable, where the platform allows it (best effort)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _read_metadata(npz: Any, where: str) -> dict[str, Any]:
-    """The decoded metadata dict of an open npz; ModelError if absent, foreign or too new."""
-    if _METADATA not in npz.files:
+def _read_metadata(archive: _Archive) -> dict[str, Any]:
+    """The decoded metadata dict; ModelError if absent, foreign, too new or not strict JSON."""
+    where = archive.where
+    if _METADATA not in archive.members:
         raise ModelError(f"{where} is not a digits model (no metadata)")
-    raw = npz[_METADATA]
-    if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > _MAX_METADATA:
-        raise ModelError(f"{where} has damaged metadata")
+
+    def check(name: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        if dtype != np.uint8 or len(shape) != 1 or shape[0] > MAX_METADATA:
+            raise ModelError(f"{where} has damaged metadata")
+
+    raw = archive.read(_METADATA, check)
     try:
-        meta = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        meta = loads_strict(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ModelError(f"{where} has damaged metadata (not JSON)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelError(f"{where} is not a digits model (format {meta.get('format')!r})"
@@ -156,14 +213,33 @@ def _read_metadata(npz: Any, where: str) -> dict[str, Any]:
     return meta
 
 
+def architecture_problem(sizes: Any) -> str:
+    """Why layer sizes are beyond what digits saves and loads (see the limits above), or ""."""
+    if not isinstance(sizes, (list, tuple)) or len(sizes) < 2 or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes
+    ):
+        return f"damaged layer sizes ({sizes!r})"
+    if len(sizes) > MAX_LAYERS:
+        return f"{len(sizes)} layer sizes (the limit is {MAX_LAYERS})"
+    if max(sizes) > MAX_WIDTH:
+        return f"a layer of {max(sizes):,} units (the limit is {MAX_WIDTH:,})"
+    params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+    if params > MAX_PARAMS:
+        return (f"{params:,} parameters, {4 * params / 2**30:.1f} GiB of weights "
+                f"(the limit is {MAX_PARAMS:,})")
+    return ""
+
+
 def _build(meta: dict[str, Any], where: str) -> MLP:
-    """An MLP shaped as meta['architecture'] says; ModelError if it is not a digits network."""
+    """An MLP shaped as meta['architecture'] says; ModelError if it is not a digits network.
+
+    The size is checked against the limits before anything is allocated.
+    """
     arch = meta.get("architecture")
     sizes = arch.get("sizes") if isinstance(arch, dict) else None
-    if not isinstance(sizes, list) or len(sizes) < 2 or not all(
-        isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= _MAX_WIDTH for n in sizes
-    ):
-        raise ModelError(f"{where} has a damaged architecture ({sizes!r})")
+    problem = architecture_problem(sizes)
+    if problem:
+        raise ModelError(f"{where} has a damaged or oversized architecture: {problem}")
     if sizes[0] != 784 or sizes[-1] != 10:
         raise ModelError(f"{where} is not a digit model: it has {sizes[0]} inputs and "
                          f"{sizes[-1]} outputs, not 784 and 10")
@@ -173,30 +249,26 @@ def _build(meta: dict[str, Any], where: str) -> MLP:
         raise ModelError(f"{where} has a damaged architecture: {exc}") from None
 
 
-def _check_file(path: Path) -> str:
-    """ModelError unless `path` is a non-empty zip file; returns the name used in messages."""
-    where = f"model file {path}"
-    if not path.exists():
-        raise ModelError(f"{where} does not exist")
-    if not path.is_file():
-        raise ModelError(f"{where} is not a file")
-    if path.stat().st_size == 0:
-        raise ModelError(f"{where} is empty")
-    try:  # zipfile.is_zipfile says False for a file it cannot open: tell that case apart
-        with open(path, "rb") as f:
-            f.read(4)
-    except OSError as exc:
-        raise ModelError(f"{where} cannot be read ({exc.strerror or exc})") from None
-    if not zipfile.is_zipfile(path):
-        raise ModelError(f"{where} is not a model (.npz) file")
-    try:  # refuse members that would inflate to absurd sizes before NumPy reads any
-        with zipfile.ZipFile(path) as archive:
-            sizes = [info.file_size for info in archive.infolist()]
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise ModelError(f"{where} is damaged ({type(exc).__name__}: {exc})") from None
-    if sum(sizes) > _MAX_TOTAL:
-        raise ModelError(f"{where} is too large to be a digits model")
-    return where
+def activation_bound(model: MLP) -> float:
+    """The largest absolute value any layer's pre-activation can take, over every input.
+
+    Interval arithmetic from the weights: with |a_{l-1}| <= u elementwise, |z_l| <= |W_l|.T @ u
+    + |b_l|; sigmoid and tanh squash to 1, any other activation (ReLU) passes u on. In float32
+    (an overflow gives inf, which is refused anyway; rounding is far inside the margin).
+    """
+    scale, offset = model.scaling
+    u = np.full(model.sizes[0], max(abs(offset), abs(255.0 * scale + offset)), np.float32)
+    bound = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for layer, w in enumerate(model.weights):
+            z = np.abs(w).T @ u
+            if model.biases:
+                z += np.abs(model.biases[layer])
+            if not np.isfinite(z).all():
+                return math.inf
+            bound = max(bound, float(z.max()))
+            u = np.ones_like(z) if model.activation_name in ("sigmoid", "tanh") else z
+    return bound
 
 
 def _load_error(exc: Exception, where: str) -> ModelError:
@@ -206,7 +278,8 @@ def _load_error(exc: Exception, where: str) -> ModelError:
     return ModelError(f"{where} is damaged ({type(exc).__name__}: {exc})")
 
 
-_READ_ERRORS = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, RuntimeError)
+_READ_ERRORS = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, RuntimeError,
+                SyntaxError, NotImplementedError)
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -215,52 +288,70 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     Raises ModelError for a missing, empty, non-zip, foreign, newer or damaged file (the
     weights are not checked: use `load_model` for that).
     """
-    path = Path(path)
-    where = _check_file(path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return _read_metadata(npz, where)
-    except ModelError:
-        raise
-    except _READ_ERRORS as exc:
-        raise _load_error(exc, where) from None
+    with _Archive(Path(path)) as archive:
+        return _read_metadata(archive)
 
 
 def load_model(path: str | os.PathLike[str]) -> MLP:
     """Load a model file written by `save_model`; its metadata dict is on `model.metadata`.
 
+    Everything is checked from the zip directory, the .npy headers and the metadata before any
+    array is allocated (see the limits above), and the weights once read: finite as float32,
+    and unable to make any activation overflow (`activation_bound`).
+
     Raises:
         ModelError: with a one-line reason for a missing, empty, non-zip, foreign, newer,
-            damaged, pickled, mis-shaped or non-finite file.
+            damaged, pickled, oversized, mis-shaped or non-finite file, or not a regular file.
     """
-    path = Path(path)
-    where = _check_file(path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            meta = _read_metadata(npz, where)
-            model = _build(meta, where)
-            expected = model.named_arrays()
-            present = set(npz.files) - {_METADATA}
-            missing = sorted(set(expected) - present)
-            extra = sorted(present - set(expected))
-            if missing:
-                raise ModelError(f"{where} is missing {', '.join(missing)}")
-            if extra:
-                raise ModelError(f"{where} has unexpected arrays: {', '.join(extra)}")
-            for name, target in expected.items():
-                arr = npz[name]
-                if arr.dtype.kind != "f" or arr.shape != target.shape:
-                    raise ModelError(f"{where}: {name} is {arr.dtype} {arr.shape}, expected "
-                                     f"float32 {target.shape}")
-                if not np.isfinite(arr).all():
-                    raise ModelError(f"{where}: {name} contains NaN or infinite weights")
-                target[...] = arr
-    except ModelError:
-        raise
-    except _READ_ERRORS as exc:  # a ValueError for an object array: never unpickled
-        raise _load_error(exc, where) from None
+    with _Archive(Path(path)) as archive:
+        where = archive.where
+        meta = _read_metadata(archive)
+        model = _build(meta, where)
+        expected = model.named_arrays()
+        present = set(archive.members) - {_METADATA}
+        missing = sorted(set(expected) - present)
+        extra = sorted(present - set(expected))
+        if missing:
+            raise ModelError(f"{where} is missing {', '.join(missing)}")
+        if extra:
+            raise ModelError(f"{where} has unexpected arrays: {', '.join(extra)}")
+        for name, target in expected.items():
+
+            def check(name: str, shape: tuple[int, ...], dtype: np.dtype,
+                      want: tuple[int, ...] = target.shape) -> None:
+                if dtype.kind != "f" or tuple(shape) != want:
+                    raise ModelError(f"{where}: {name} is {dtype} {tuple(shape)}, expected "
+                                     f"float32 {want}")
+
+            arr = archive.read(name, check)
+            with np.errstate(over="ignore", invalid="ignore"):
+                target[...] = arr  # a float64 beyond float32's range becomes inf: caught below
+            if not np.isfinite(target).all():
+                raise ModelError(f"{where}: {name} contains NaN or infinite weights (as float32)")
+    bound = activation_bound(model)
+    if not bound <= MAX_ACTIVATION:
+        raise ModelError(f"{where} has weights so large that its outputs could overflow "
+                         f"(activations up to {bound:.3g}; the limit is {MAX_ACTIVATION:g})")
     model.metadata = meta
     return model
+
+
+def is_model_file(path: str | os.PathLike[str]) -> bool:
+    """True when `path` is a digits model file (its metadata reads), so it may be overwritten."""
+    try:
+        read_metadata(path)
+    except ModelError:
+        return False
+    return True
+
+
+def check_model_output(path: str | os.PathLike[str], *, force: bool = False) -> None:
+    """ModelError unless saving a model at `path` cannot destroy anything but a digits model
+    the user agreed to replace (`force`): see `mnist.fileio.check_output`."""
+    try:
+        check_output(path, is_ours=is_model_file, force=force, what="digits model")
+    except FileRefused as exc:
+        raise ModelError(f"{path}: {exc}") from None
 
 
 def _package_version() -> str:

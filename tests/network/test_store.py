@@ -315,7 +315,7 @@ def test_zip_bomb_is_refused_before_reading(tmp_path, monkeypatch):
     path = tmp_path / "bomb.npz"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("metadata.npy", b"\0" * (8 * 1024 * 1024))  # 8 MB of zeros, ~8 kB stored
-    monkeypatch.setattr(store, "_MAX_TOTAL", 1024 * 1024)
+    monkeypatch.setattr(store, "MAX_FILE_BYTES", 1024 * 1024)
     assert_rejected(path, "too large")
 
 

@@ -92,7 +92,7 @@ async def test_small_run_reports_progress_saves_and_becomes_active(app_factory):
         saved = load_model(path)
         assert saved.sizes == (784, 32, 10)
         assert saved.metadata["test_accuracy"] == done.accuracy > 0.5
-        assert saved.metadata["config"]["epochs"] == 1 and saved.metadata["name"] == "quick one"
+        assert saved.metadata["config"]["epochs"] == 1  # its name is the file's
         assert "quick one" in str(screen.query_one("#outcome", Static).render())
         await pilot.press("a")
         await pilot.pause()

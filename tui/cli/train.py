@@ -8,14 +8,12 @@ Ctrl-C stops at the next batch and saves nothing; a run that diverges saves noth
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import shlex
 import signal
 import sys
-from pathlib import Path
 from typing import Any
 
-from tui.cli.common import UsageError, load_data_for_cli
+from tui.cli.common import UsageError, load_data_for_cli, one_line_error
 from tui.cli.train_progress import TrainDisplay
 
 
@@ -65,6 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--name", help="name in the models folder (default: PRESET-DATE-TIME)")
     parser.add_argument("--out", metavar="PATH", help="save to this .npz file instead")
     parser.add_argument(
+        "--force", action="store_true", help="let --out replace an existing digits model file"
+    )
+    parser.add_argument(
         "--activate", action="store_true", help="make the new model the app's active model"
     )
     parser.add_argument("--data-dir", metavar="DIR", help="folder with the four MNIST files")
@@ -113,25 +114,26 @@ class _StopOnInterrupt:
 def run(args: argparse.Namespace) -> int:
     """Validate, load data, train with progress, evaluate, save."""
     from rich.console import Console
+    from rich.markup import escape
 
     from network.errors import ModelError
-    from network.evaluate import evaluate
-    from network.registry import check_name, path_for, save_new, set_active
-    from network.store import build_metadata, save_model
+    from network.registry import check_free, save_trained, set_active
+    from network.store import architecture_problem, check_model_output
     from network.train import train
 
     config = build_config(args)  # bad options fail here, before any work
-    name = check_name(args.name) if args.name else None
-    if name is not None and path_for(name).exists():
-        raise ModelError(f"a model called '{name}' exists already; choose another name")
+    problem = architecture_problem((784, *config.hidden, 10))
+    if problem:
+        shown = ",".join(map(str, config.hidden))
+        raise UsageError(f"--hidden {shown}: the network would have {problem}; digits cannot "
+                         "save or load it")
+    name = check_free(args.name) if args.name else None
     if args.out and (args.name or args.activate):
         raise UsageError("--out cannot be combined with --name or --activate")
+    if args.force and not args.out:
+        raise UsageError("--force only applies to --out")
     if args.out:  # a file that could not be written would fail only after training
-        out = Path(args.out)
-        if out.is_dir():
-            raise UsageError(f"--out {out}: is a folder; give a file name such as model.npz")
-        if not out.parent.is_dir():
-            raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
+        check_model_output(args.out, force=args.force)
     console = Console(stderr=True)
     data = load_data_for_cli(args.data_dir)
     hidden = "-".join(str(h) for h in config.hidden)
@@ -140,44 +142,52 @@ def run(args: argparse.Namespace) -> int:
         f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size}, "
         f"{config.epochs} epochs{', augmented' if config.augment else ''}, seed {config.seed}"
     )
-    with _StopOnInterrupt() as stop, TrainDisplay(console, config.epochs) as display:
-        result = train(
-            config,
-            data.train_images,
-            data.train_labels,
-            data.test_images,
-            data.test_labels,
-            on_progress=display.update,
-            should_stop=stop,
-        )
+    try:
+        with _StopOnInterrupt() as stop, TrainDisplay(console, config.epochs) as display:
+            result = train(
+                config,
+                data.train_images,
+                data.train_labels,
+                data.test_images,
+                data.test_labels,
+                on_progress=display.update,
+                should_stop=stop,
+            )
+    except MemoryError as exc:
+        raise UsageError(out_of_memory(exc)) from None
     if result.diverged:
         raise ModelError(f"{result.message}; nothing was saved")
     if result.cancelled:
         console.print(f"Stopped: {result.message}. Nothing was saved.")
         return 130
-    evaluation = evaluate(result.model, data.test_images, data.test_labels)
     command = shlex.join(["digits", *sys.argv[1:]]) if sys.argv[0] else "digits train"
-    metadata = build_metadata(
-        result.model,
-        config,
-        result=result,
-        evaluation=evaluation,
-        dataset_checksums=data.checksums,
-        command=command,
+    saved = save_trained(
+        result.model, config, result, data.test_images, data.test_labels,
+        checksums=data.checksums, command=command, name=name, out=args.out, force=args.force,
     )
-    if args.out:
-        path = Path(args.out)
-        save_model(path, result.model, metadata)
-    else:
-        stamp = dt.datetime.now().strftime("%Y-%m-%d-%H%M%S")
-        name = name or f"{config.preset}-{stamp}"
-        path = save_new(result.model, metadata, name)
-        if args.activate:
-            set_active(name)
+    evaluation = saved.evaluation
     console.print(
         f"Test accuracy [bold]{evaluation.accuracy:.2%}[/] "
         f"({evaluation.n - evaluation.misclassified.size:,} of {evaluation.n:,}) "
         f"after {result.epochs_completed} epochs, {result.seconds:.1f} s of training."
     )
-    console.print(f"Saved to {path}{' (now the active model)' if args.activate else ''}")
+    renamed = f" (a model called '{name}' appeared meanwhile)" if name and saved.name != name else ""
+    if args.activate:
+        try:
+            set_active(saved.name)
+        except (ModelError, OSError) as exc:
+            reason = one_line_error(exc) or str(exc)
+            raise UsageError(f"the model was saved as '{saved.name}' in {saved.path}{renamed}, "
+                             f"but could not be made active: {reason}") from None
+    where = f"{saved.path}" if args.out else f"{saved.path} as '{saved.name}'{renamed}"
+    active = " (now the active model)" if args.activate else ""
+    console.print(escape(f"Saved to {where}{active}"))
     return 0
+
+
+def out_of_memory(exc: MemoryError) -> str:
+    """One line for a MemoryError while building or training: how much, and what to change."""
+    asked = str(exc).split(" for an array")[0].replace("Unable to allocate ", "")
+    amount = f" (NumPy asked for {asked} more)" if str(exc).startswith("Unable") else ""
+    return (f"out of memory while building or training the network{amount}; use a smaller "
+            "--hidden or --batch-size")

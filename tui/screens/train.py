@@ -22,6 +22,7 @@ from typing import Any
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 from textual.worker import get_current_worker
@@ -29,6 +30,7 @@ from textual.worker import get_current_worker
 from network.errors import ModelError
 from network.report import ProgressThrottle
 from tui.cli.common import one_line_error
+from tui.cli.train import out_of_memory
 from tui.messages import ModelSaved, TrainDone, TrainProgress
 from tui.screens.base import DigitsScreen
 from tui.widgets.dataset_panel import DatasetPanel
@@ -125,13 +127,15 @@ class TrainScreen(DigitsScreen):
             self._status("Ready: ctrl+s starts training.")
 
     def _status(self, text: str) -> None:
-        """The one-line status next to the buttons."""
-        self.query_one("#run-status", Static).update(text)
+        """The one-line status next to the buttons (plain text: never parsed as markup)."""
+        self.query_one("#run-status", Static).update(Content(text))
 
     def _outcome(self, text: str, error: bool = False) -> None:
-        """The result of the last run (in the error colour for a failure)."""
+        """The result of the last run (in the error colour for a failure).
+
+        Plain text, never parsed as markup: it carries paths and error messages."""
         outcome = self.query_one("#outcome", Static)
-        outcome.update(text)
+        outcome.update(Content(text))
         outcome.set_class(error, "-error")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -234,6 +238,8 @@ class TrainScreen(DigitsScreen):
                 done.keep = (result.last_epoch_model, context, name)
         except (ModelError, OSError) as exc:
             done.error = one_line_error(exc) or str(exc)
+        except MemoryError as exc:
+            done.error = out_of_memory(exc)
         finally:
             self.worker_finished.set()
         self.post_message(done)
@@ -244,20 +250,12 @@ class TrainScreen(DigitsScreen):
 
         The name gets -2, -3... if a model of that name appeared meanwhile. Runs in a worker.
         """
-        from network.evaluate import evaluate
-        from network.registry import path_for, save_new
-        from network.store import build_metadata
+        from network.registry import save_trained
 
         config, result, name, checksums = context
-        candidate, n = name, 1
-        while path_for(candidate).exists():
-            n += 1
-            candidate = f"{name}-{n}"
-        evaluation = evaluate(model, test_images, test_labels)
-        meta = build_metadata(model, config, result=result, evaluation=evaluation,
-                              dataset_checksums=checksums, command="digits (Train screen)",
-                              name=candidate)
-        return save_new(model, meta, candidate), candidate, evaluation.accuracy
+        saved = save_trained(model, config, result, test_images, test_labels,
+                             checksums=checksums, command="digits (Train screen)", name=name)
+        return saved.path, saved.name, saved.evaluation.accuracy
 
     # -- progress and outcome --------------------------------------------------------------------
     def on_train_progress(self, message: TrainProgress) -> None:
@@ -334,12 +332,13 @@ class TrainScreen(DigitsScreen):
         from network.registry import path_for, set_active
         from network.store import load_model
 
+        path = path_for(self.saved_name)
         try:
-            path = path_for(self.saved_name)
             model = load_model(path)
             set_active(self.saved_name)
         except (ModelError, OSError) as exc:
-            self._outcome(f"Could not make it active: {one_line_error(exc) or exc}", error=True)
+            self._outcome(f"'{self.saved_name}' is saved ({path}) but could not be made active: "
+                          f"{one_line_error(exc) or exc}", error=True)
             return
         self.app.set_model(model, path)
         self._outcome(f"'{self.saved_name}' is now the active model (Paint uses it).")
