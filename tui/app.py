@@ -12,6 +12,7 @@ arrays: `model_id` changes when another model becomes active (screens read `app.
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,7 @@ class DigitsApp(App[None]):
         """Publish the starting model; tell the user if it is a fallback."""
         self.model_id = str(self.model_path)
         if self._notice:
-            self.notify(self._notice, severity="warning", timeout=10)
+            self.notify(self._notice, severity="warning", timeout=10, markup=False)
         self.call_after_refresh(self._freeze_startup_objects)
 
     def _freeze_startup_objects(self) -> None:
@@ -185,5 +186,8 @@ def run(model: str | None = None, data_dir: str | None = None) -> int:
     from network.registry import startup_model
 
     loaded, path, notice = startup_model(model)
-    DigitsApp(loaded, path, data_dir, notice).run()
-    return 0
+    if notice:  # also on the terminal, where it stays after the app is gone
+        print(f"digits: {notice}", file=sys.stderr)
+    app = DigitsApp(loaded, path, data_dir, notice)
+    app.run()
+    return app.return_code or 0  # 1 after an unhandled exception (Textual printed it)

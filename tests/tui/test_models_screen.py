@@ -144,7 +144,7 @@ async def test_unreadable_files_are_listed_with_their_error(saved):
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_models(pilot)
         await select(pilot, screen, "broken")
-        assert "unreadable" in rows(screen)[[e.name for e in screen.entries].index("broken")][3]
+        assert "damaged" in rows(screen)[[e.name for e in screen.entries].index("broken")][3]
         assert "not a model" in str(screen.query_one("#models-info", Static).render())
         await pilot.press("a")
         await pilot.pause()

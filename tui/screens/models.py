@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import ComposeResult
+from rich.text import Text
 from textual.binding import Binding
+from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from network.errors import ModelError
@@ -90,21 +92,22 @@ class ModelsScreen(DigitsScreen):
         for entry in self.entries:
             active = "●" if _same_file(entry.path, self.app.model_path) else ""
             if entry.error:
-                cells = (active, entry.name, "", "[red]unreadable[/]", "", "")
+                cells = (active, entry.name, "", Text("damaged", style="red"), "", "")
             else:
                 acc = f"{entry.test_accuracy:.2%}" if entry.test_accuracy is not None else "–"
                 cells = (active, entry.name, entry.preset or "–", entry.architecture, acc,
                          entry.created.replace("T", " "))
-            table.add_row(*cells, key=entry.name)
+            # Names and metadata are outside text: plain Text, never parsed as markup.
+            table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells), key=entry.name)
         names = [e.name for e in self.entries]
         if keep in names:
             table.move_cursor(row=names.index(keep))
         using = Path(self.app.model_path)
         listed = any(_same_file(e.path, using) for e in self.entries)
         saved = active_name()
-        line = f"Active: [b]{self._name_of(using)}[/b]"
+        line = Content.from_markup("Active: [b]$name[/b]", name=self._name_of(using))
         if not listed:
-            line += f" ({using}, given on the command line); saved choice: {saved}"
+            line += Content(f" ({using}, given on the command line); saved choice: {saved}")
         self.query_one("#models-active", Static).update(line)
         self._show_info()
 
@@ -133,15 +136,17 @@ class ModelsScreen(DigitsScreen):
         if entry is None:
             info.update("")
         elif entry.error:
-            info.update(f"[b]{entry.name}[/b]: [red]{entry.error}[/]")
+            info.update(Content.from_markup("[b]$name[/b]: damaged, [red]$error[/] (d deletes it)",
+                                            name=entry.name, error=entry.error))
         else:
             kind = "comes with digits; cannot be renamed or deleted" if entry.shipped else "saved"
-            info.update(f"[b]{entry.name}[/b] ({kind})\n[dim]{entry.path}[/]")
+            info.update(Content.from_markup("[b]$name[/b] ($kind)\n[dim]$path[/]",
+                                            name=entry.name, kind=kind, path=str(entry.path)))
 
     def _message(self, text: str, error: bool = False) -> None:
         """The result of the last action (in the error colour for a failure)."""
         message = self.query_one("#models-message", Static)
-        message.update(text)
+        message.update(Content(text))  # names and error messages: plain text, never markup
         message.set_class(error, "-error")
 
     # -- actions ---------------------------------------------------------------------------------
@@ -170,7 +175,7 @@ class ModelsScreen(DigitsScreen):
 
     def action_rename(self) -> None:
         """Ask for a new name (checked as it is typed), then rename."""
-        from network.registry import check_name, path_for, rename_model
+        from network.registry import check_free, check_name, rename_model
 
         entry = self.selected
         if entry is None:
@@ -182,9 +187,8 @@ class ModelsScreen(DigitsScreen):
         def check(value: str) -> str:
             """The reason a new name is refused, or ""."""
             try:
-                name = check_name(value)
-                if name != entry.name and path_for(name).exists():
-                    return f"a model called '{name}' exists already"
+                if check_name(value) != entry.name:
+                    check_free(value)
             except ModelError as exc:
                 return str(exc)
             return ""

@@ -24,6 +24,7 @@ import numpy as np
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.markup import escape
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Static
 
@@ -248,7 +249,7 @@ class PaintScreen(DigitsScreen):
         self._set_text(
             "#status",
             f"brush {self.drawing.brush_size} · {tool} · {pen} · cursor {row},{col}"
-            f" │ {self.model_label()}",
+            f" │ {escape(self.model_label())}",  # model metadata: outside text
             layout=False,
         )
 

@@ -80,9 +80,9 @@ class NameDialog(DismissOnce, ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         """Title, field, reason, hint."""
         with Vertical():
-            yield Static(self._title, classes="dialog-title")
+            yield Static(self._title, classes="dialog-title", markup=False)  # names: plain
             yield Input(self._value, id="dialog-input", validators=[_Check(self._check)])
-            yield Static("", id="dialog-error", classes="dialog-error")
+            yield Static("", id="dialog-error", classes="dialog-error", markup=False)
             yield Static("enter accepts · esc cancels", classes="dialog-hint")
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -121,7 +121,7 @@ class ConfirmDialog(DismissOnce, ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         """The question and two buttons."""
         with Vertical():
-            yield Static(self._question, classes="dialog-title")
+            yield Static(self._question, classes="dialog-title", markup=False)  # paths: plain
             with Horizontal():
                 yield Button(f"{self._action} (y)", id="yes", variant="error", compact=True)
                 yield Button("Cancel (n)", id="no", compact=True)

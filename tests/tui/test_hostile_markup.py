@@ -1,0 +1,153 @@
+"""Outside text is shown as text: model files whose every string and path is hostile markup.
+
+A model's metadata, its file name and the folder it lives in all reach widgets. Each is shown
+literally, never parsed as Textual or rich markup: `[/x]` would raise MarkupError and take the
+app down, `[bold red]x` would be shown under a wrong name. Tried at start-up (with --model and
+as the active model), on every screen, and through the Models screen's list, activate, rename
+and delete (a damaged file with a hostile name among them).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Static
+
+from network.mlp import MLP
+from network.registry import models_dir, path_for, settings_path, startup_model
+from network.store import build_metadata, load_model, save_model
+from tui.app import DigitsApp
+from tui.screens.models import ModelsScreen
+
+HOSTILE = ("[/x]", "[bold red]x", "[/b]", "[link=file:///etc/passwd]y[/link]", "[$error]",
+           "\\[/x]", "[@click=app.quit]q[/]")
+FILE_NAME = "[bold red]x"  # the model's file stem, its name in the list
+DAMAGED = "[red]bad[b]"  # a damaged file, also with a hostile name (no "/" in a file name)
+
+
+@pytest.fixture
+def hostile(tmp_path, monkeypatch) -> Path:
+    """The models folder under a folder named `[/b]`, holding a model whose metadata strings are
+    all hostile markup, and a damaged file with a hostile name. Returns the model's path."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "[/b]" / "[bold]data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "[/i]" / "config"))
+    model = MLP((784, 8, 10), rng=0)
+    meta = build_metadata(model, command=HOSTILE[2], preset=HOSTILE[0], created=HOSTILE[1],
+                          name=HOSTILE[3], notes=list(HOSTILE), test_accuracy=0.5)
+    meta["dataset"] = {"name": HOSTILE[4], "checksums": {HOSTILE[5]: HOSTILE[6]}}
+    models_dir().mkdir(parents=True)
+    path = models_dir() / f"{FILE_NAME}.npz"
+    save_model(path, model, meta)
+    (models_dir() / f"{DAMAGED}.npz").write_bytes(b"[/x] not a zip")
+    return path
+
+
+def shown(widget: Static) -> str:
+    """What a Static shows, as plain text."""
+    return str(widget.render())
+
+
+async def visit_every_screen(pilot) -> None:
+    for key in ("f2", "f3", "f4", "f5", "f1", "escape", "f2"):
+        await pilot.press(key)
+        await pilot.pause()
+
+
+async def test_started_with_a_hostile_model_file(hostile):
+    model, path, notice = startup_model(hostile)  # `digits --model PATH`
+    app = DigitsApp(model, path, None, notice)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        status = shown(app.screen.query_one("#status", Static))
+        assert f"{HOSTILE[3]} · {HOSTILE[0]} · test 50.00%" in status  # name, preset: literal
+        await visit_every_screen(pilot)
+        assert app.return_code is None  # still running: nothing raised
+
+
+async def test_a_hostile_model_as_the_active_model(hostile):
+    settings_path().parent.mkdir(parents=True)
+    settings_path().write_text(json.dumps({"active": FILE_NAME}))
+    model, path, notice = startup_model()
+    assert path == hostile and notice == ""
+    app = DigitsApp(model, path, None, notice)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("f5")
+        await pilot.pause()
+        active = shown(app.screen.query_one("#models-active", Static))
+        assert active == f"Active: {FILE_NAME}"
+
+
+async def test_a_damaged_active_model_with_a_hostile_name_falls_back(hostile):
+    settings_path().parent.mkdir(parents=True)
+    settings_path().write_text(json.dumps({"active": DAMAGED}))
+    model, path, notice = startup_model()
+    assert "could not be loaded" in notice and DAMAGED in notice and "shipped" in notice
+    app = DigitsApp(model, path, None, notice)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("f5")
+        await pilot.pause()
+        assert app.return_code is None
+
+
+async def test_models_screen_lists_activates_renames_and_deletes_hostile_names(hostile,
+                                                                                 model_path):
+    app = DigitsApp(load_model(model_path), model_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ModelsScreen)
+        table = screen.query_one(DataTable)
+        names = [e.name for e in screen.entries]
+        assert set(names) == {"shipped", FILE_NAME, DAMAGED}
+        cells = {str(table.get_row_at(i)[1]): [str(c) for c in table.get_row_at(i)]
+                 for i in range(table.row_count)}
+        assert cells[FILE_NAME][2] == "[/x]" and cells[FILE_NAME][5] == "[bold red]x"
+        assert cells[DAMAGED][3] == "damaged"
+
+        # The damaged file: listed with why, and it can be deleted.
+        table.move_cursor(row=names.index(DAMAGED))
+        await pilot.pause()
+        info = shown(screen.query_one("#models-info", Static))
+        assert info.startswith(f"{DAMAGED}: damaged, model file ") and "not a model" in info
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert not (models_dir() / f"{DAMAGED}.npz").exists()
+        assert f"Deleted '{DAMAGED}'." in shown(screen.query_one("#models-message", Static))
+
+        # The hostile model: activate it, rename it, delete it.
+        names = [e.name for e in screen.entries]
+        table.move_cursor(row=names.index(FILE_NAME))
+        await pilot.pause()
+        assert str(hostile) in shown(screen.query_one("#models-info", Static))
+        await pilot.press("a")
+        await pilot.pause()
+        assert app.model_path == hostile
+        assert json.loads(settings_path().read_text()) == {"active": FILE_NAME}
+        await visit_every_screen(pilot)  # every screen now shows the hostile model
+        await pilot.press("f5")
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        assert FILE_NAME in shown(app.screen.query_one(".dialog-title", Static))
+        app.screen.query_one(Input).value = "plain"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert path_for("plain").exists() and not hostile.exists()
+        assert f"Renamed '{FILE_NAME}' to 'plain'." == shown(
+            screen.query_one("#models-message", Static))
+        names = [e.name for e in screen.entries]
+        table.move_cursor(row=names.index("plain"))
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert [e.name for e in screen.entries] == ["shipped"]
+        assert app.return_code is None
