@@ -360,13 +360,14 @@ def startup_model(explicit: str | os.PathLike[str] | None = None) -> tuple[Any, 
     if explicit is not None:
         path = Path(explicit)
         return load_model(path), path, ""
-    _, problem = load_settings()
+    settings, problem = load_settings()
     shipped = path_for(SHIPPED)
-    name = active_name() if not problem else SHIPPED
+    name = settings.get("active", SHIPPED)
     if name != SHIPPED:
-        path = existing_path(name)
         try:
-            return load_model(path), path, ""
+            path = existing_path(name)
+            if os.path.lexists(path):  # a model deleted by hand: back to the shipped one quietly
+                return load_model(path), path, ""
         except ModelError as exc:
             problem = f"the active model '{name}' could not be loaded ({exc})"
     notice = f"{problem}; using the shipped model ({shipped})" if problem else ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from typing import Any
 
 from tui.cli.common import load_data_for_cli, load_model_for_cli
@@ -35,7 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def report(path: Any, model: Any, evaluation: Any) -> dict[str, Any]:
     """The JSON-ready report of an evaluation (the `--json` format)."""
     support = evaluation.confusion.sum(axis=1)
-    claimed = model.metadata.get("test_accuracy") if hasattr(model, "metadata") else None
+    claimed = getattr(model, "metadata", {}).get("test_accuracy")
+    if not (isinstance(claimed, (int, float)) and not isinstance(claimed, bool)
+            and math.isfinite(claimed)):
+        claimed = None  # whatever else a model's metadata says is not an accuracy
     return {
         "model": str(path),
         "accuracy": evaluation.accuracy,
@@ -63,10 +67,13 @@ def report(path: Any, model: Any, evaluation: Any) -> dict[str, Any]:
 def _print_tables(data: dict[str, Any]) -> None:
     """The human-readable report: accuracy, confusion matrix, per-digit metrics."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
+    from mnist.fileio import printable
+
     console = Console()
-    console.print(f"Model: {data['model']}")
+    console.print(f"Model: {escape(printable(data['model']))}")
     claimed = data["claimed_accuracy"]
     note = f" (its metadata says {claimed:.2%})" if isinstance(claimed, (int, float)) else ""
     console.print(
@@ -107,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     evaluation = evaluate(model, data.test_images, data.test_labels)
     result = report(path, model, evaluation)
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(result, allow_nan=False))
     else:
         _print_tables(result)
     return 0
