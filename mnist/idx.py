@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist.errors import MnistError
+from mnist.fileio import FileRefused, atomic_write, read_limited
 
 # IDX element type code -> big-endian NumPy dtype.
 IDX_DTYPES: dict[int, str] = {
@@ -173,11 +174,11 @@ def read_idx(path: str | os.PathLike[str], *, max_file_bytes: int = 256 << 20) -
     try:
         if path.is_dir():
             raise MnistError(f"{name}: is a directory, expected an IDX file")
-        size = path.stat().st_size
-        if size > max_file_bytes:
-            raise MnistError(f"{name}: {size:,} bytes is far larger than any MNIST file")
-        with open(path, "rb") as fh:
-            data = fh.read()
+        # Never blocks on a FIFO, never reads a device or past the limit.
+        data = read_limited(path, max_file_bytes)
+    except FileRefused as exc:
+        raise MnistError(f"{name}: {exc} (no MNIST file is larger than 48 MB)"
+                         if "too large" in str(exc) else f"{name}: {exc}") from None
     except FileNotFoundError:
         raise MnistError(f"{name}: file not found") from None
     except PermissionError:
@@ -224,12 +225,4 @@ def write_idx(
     payload = encode_idx(array)
     if compress:
         payload = gzip.compress(payload, mtime=0)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, lambda fh: fh.write(payload))

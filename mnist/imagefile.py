@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
 from mnist.errors import MnistError
+from mnist.fileio import open_regular, read_limited
 
 Image = tuple[int | None, np.ndarray]
 
@@ -36,32 +39,46 @@ MAX_PIXELS = 64 * 1024 * 1024
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_PLAIN_PGM_BYTES = 64 * 1024 * 1024
 MAX_TEXT_SIDE = 4096
+#: Images one file may hold (a P5 chain, a .npy stack): MNIST's training set fits.
+MAX_IMAGES_PER_FILE = 60_000
 INK_CHARS = "#@*Xx1"
 _INK_CODES = np.array([ord(c) for c in INK_CHARS], dtype=np.uint32)
 _FIELD = re.compile(rb"(?:\s|#[^\n]*(?:\n|$))*([^\s#]{0,16})")
 _WS = b" \t\n\r\v\f"
+_SPACE = re.compile(rb"[ \t\n\r\v\f]*")
 
 
 def _check_file(path: str | os.PathLike[str]) -> int:
-    """Size in bytes of the regular file at `path`; MnistError if missing or a directory."""
+    """Size in bytes of the regular file at `path`; MnistError if missing or a directory.
+
+    Only for early, clear messages: the protection is `_open`, which checks what it opened.
+    """
     p = Path(path)
     try:
         if p.is_dir():
             raise MnistError(f"{p}: is a directory, not an image file")
-        if not p.is_file():
-            raise MnistError(f"{p}: no such file" if not p.exists() else f"{p}: not a regular file")
+        if not p.exists():
+            raise MnistError(f"{p}: no such file")
         return p.stat().st_size
     except OSError as exc:
         raise MnistError(f"{p}: cannot read the file ({exc.strerror or exc})") from exc
 
 
+def _open(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> IO[bytes]:
+    """The file opened for reading if it is a regular file of at most `limit` bytes (a FIFO,
+    a device or /dev/zero is refused without blocking); MnistError otherwise."""
+    _check_file(path)
+    try:
+        return open_regular(path, limit)
+    except OSError as exc:
+        raise MnistError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+
+
 def _read_bytes(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> bytes:
     """Whole file content, after checking it is a regular file of at most `limit` bytes."""
-    size = _check_file(path)
-    if size > limit:
-        raise MnistError(f"{path}: file is too large ({size} bytes; the limit is {limit})")
+    _check_file(path)
     try:
-        return Path(path).read_bytes()
+        return read_limited(path, limit)
     except OSError as exc:
         raise MnistError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
 
@@ -98,16 +115,22 @@ def _pgm_header(data: bytes, pos: int, name: str) -> tuple[bytes, int, int, int,
     return magic, width, height, maxval, pos + 1
 
 
+def _p5_size(data: bytes, w: int, h: int, maxval: int, pos: int, name: str) -> int:
+    """Bytes of a P5 raster at `pos`; MnistError if the data is shorter."""
+    need = w * h * (2 if maxval > 255 else 1)
+    if len(data) - pos < need:
+        raise MnistError(
+            f"{name}: PGM is truncated ({w} x {h} needs {need} bytes of pixels, "
+            f"found {len(data) - pos})"
+        )
+    return need
+
+
 def _pgm_raster(data: bytes, magic: bytes, w: int, h: int, maxval: int, pos: int, name: str):
     """Decode one raster: ((h, w) int array, offset after it). Checks size before allocating."""
     if magic == b"P5":
         dtype = np.dtype(">u2") if maxval > 255 else np.dtype("u1")
-        need = w * h * dtype.itemsize
-        if len(data) - pos < need:
-            raise MnistError(
-                f"{name}: PGM is truncated ({w} x {h} needs {need} bytes of pixels, "
-                f"found {len(data) - pos})"
-            )
+        need = _p5_size(data, w, h, maxval, pos, name)
         pixels = np.frombuffer(data, dtype=dtype, count=w * h, offset=pos)
         end = pos + need
     else:
@@ -118,7 +141,7 @@ def _pgm_raster(data: bytes, magic: bytes, w: int, h: int, maxval: int, pos: int
         bad = raster.translate(None, b"0123456789" + _WS)
         if bad:
             raise MnistError(f"{name}: invalid character {bad[:1]!r} in P2 pixel data")
-        if re.search(rb"\d{6}", raster):
+        if re.search(rb"(?<!\d)0*[1-9]\d{5}", raster):  # leading zeros are fine: 000001
             raise MnistError(f"{name}: P2 pixel value too large (maxval is {maxval})")
         pixels = np.fromstring(raster, dtype=np.int32, sep=" ") if raster.strip() else np.array([])
         if pixels.size != w * h:
@@ -140,42 +163,61 @@ def _to_ink(pixels: np.ndarray, maxval: int, invert: bool | None) -> np.ndarray:
     return np.float32(255.0) - img if invert else img
 
 
-def parse_pgm(data: bytes, name: str = "<pgm>", invert: bool | None = None) -> list[Image]:
-    """Decode PGM bytes (P2, or one or more concatenated P5 images) into (index, image) pairs.
-
-    Each image is (H, W) float32 in 0..255, higher = ink; index is None for a single image.
-    """
-    images: list[np.ndarray] = []
+def _pgm_frames(data: bytes, name: str) -> list[tuple[bytes, int, int, int, int]]:
+    """(magic, width, height, maxval, raster offset) of each image in PGM bytes: a P2 image, or
+    P5 images one after another (a P2 may end the chain). Headers only, no pixels decoded; more
+    than MAX_IMAGES_PER_FILE images are refused."""
+    frames = []
     pos = 0
     while True:
         magic, w, h, maxval, pos = _pgm_header(data, pos, name)
-        pixels, pos = _pgm_raster(data, magic, w, h, maxval, pos, name)
-        images.append(_to_ink(pixels, maxval, invert))
-        rest = data[pos:].lstrip(_WS)
-        if magic == b"P2" or not rest.startswith((b"P2", b"P5")):
+        frames.append((magic, w, h, maxval, pos))
+        if magic == b"P2":
+            break
+        after = _SPACE.match(data, pos + _p5_size(data, w, h, maxval, pos, name)).end()
+        if not data.startswith((b"P2", b"P5"), after):
             break  # anything else after the last image is ignored
-        pos = len(data) - len(rest)
-    if len(images) == 1:
-        return [(None, images[0])]
-    return list(enumerate(images))
+        if len(frames) == MAX_IMAGES_PER_FILE:
+            raise MnistError(f"{name}: more than {MAX_IMAGES_PER_FILE:,} images in one file "
+                             "(the limit per file); split it")
+        pos = after
+    return frames
+
+
+def iter_pgm(data: bytes, name: str = "<pgm>", invert: bool | None = None) -> Iterator[Image]:
+    """Decode PGM bytes (P2, or one or more concatenated P5 images) into (index, image) pairs,
+    one image at a time. Every header is checked before the first image is decoded.
+
+    Each image is (H, W) float32 in 0..255, higher = ink; index is None for a single image.
+    """
+    frames = _pgm_frames(data, name)
+    for index, (magic, w, h, maxval, pos) in enumerate(frames):
+        pixels, _ = _pgm_raster(data, magic, w, h, maxval, pos, name)
+        yield (None if len(frames) == 1 else index), _to_ink(pixels, maxval, invert)
+
+
+def parse_pgm(data: bytes, name: str = "<pgm>", invert: bool | None = None) -> list[Image]:
+    """All of `iter_pgm` as a list."""
+    return list(iter_pgm(data, name, invert))
 
 
 def read_pgm(path: str | os.PathLike[str], invert: bool | None = None) -> list[Image]:
-    """Read a .pgm file -> [(index | None, (H, W) float32 0..255 ink)], see `parse_pgm`."""
+    """Read a .pgm file -> [(index | None, (H, W) float32 0..255 ink)], see `iter_pgm`."""
     return parse_pgm(_read_bytes(path), str(path), invert)
 
 
-def read_npy(path: str | os.PathLike[str]) -> list[Image]:
-    """Read a .npy image (H, W) or stack (N, H, W) -> [(index | None, (H, W) float32 0..255)].
+def iter_npy(path: str | os.PathLike[str]) -> Iterator[Image]:
+    """Read a .npy image (H, W) or stack (N, H, W) -> (index | None, (H, W) float32 0..255)
+    pairs, converted one image at a time.
 
-    The header is validated (dtype, dimensions, size against the file) before np.load runs with
-    allow_pickle=False; object arrays are refused without unpickling.
+    The header is validated (dtype, dimensions, number of images, size against the file)
+    before the array is read, from the same open file, with allow_pickle=False; object arrays
+    are refused without unpickling.
     """
     name = str(path)
-    _check_file(path)
     fmt = np.lib.format
-    try:
-        with open(path, "rb") as f:
+    with _open(path) as f:
+        try:
             version = fmt.read_magic(f)
             if version == (1, 0):
                 shape, fortran, dtype = fmt.read_array_header_1_0(f)
@@ -184,32 +226,36 @@ def read_npy(path: str | os.PathLike[str]) -> list[Image]:
             else:
                 raise ValueError(f"unsupported .npy version {version}")
             available = os.fstat(f.fileno()).st_size - f.tell()
-    except OSError as exc:
-        raise MnistError(f"{name}: cannot read the file ({exc.strerror or exc})") from exc
-    except Exception as exc:
-        raise MnistError(f"{name}: not a valid .npy file ({str(exc)[:120]})") from exc
-    if dtype.hasobject:
-        raise MnistError(f"{name}: holds Python objects; refusing to unpickle it (need numbers)")
-    if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
-        raise MnistError(f"{name}: unsupported dtype {dtype} (need bool, int or float)")
-    if len(shape) not in (2, 3):
-        raise MnistError(f"{name}: expected a 2-D image or a 3-D (N, H, W) stack, got {shape}")
-    if min(shape) <= 0:
-        raise MnistError(f"{name}: array has no pixels (shape {shape})")
-    if len(shape) == 3 and shape[2] in (3, 4) and min(shape[:2]) > 4:
-        raise MnistError(
-            f"{name}: shape {shape} looks like one colour image (height, width, channels), not "
-            f"a stack of {shape[0]} images {shape[1]} x {shape[2]}; save a 2-D grey image"
-        )
-    count = int(np.prod(shape, dtype=object))
-    if count > MAX_PIXELS:
-        raise MnistError(f"{name}: {count} pixels, over the limit of 64 megapixels")
-    if available < count * dtype.itemsize:
-        raise MnistError(f"{name}: .npy is truncated (shape {shape} needs more data)")
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise MnistError(f"{name}: cannot load the .npy file ({str(exc)[:120]})") from exc
+        except OSError as exc:
+            raise MnistError(f"{name}: cannot read the file ({exc.strerror or exc})") from exc
+        except Exception as exc:
+            raise MnistError(f"{name}: not a valid .npy file ({str(exc)[:120]})") from exc
+        if dtype.hasobject:
+            raise MnistError(f"{name}: holds Python objects; refusing to unpickle it (need numbers)")
+        if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+            raise MnistError(f"{name}: unsupported dtype {dtype} (need bool, int or float)")
+        if len(shape) not in (2, 3):
+            raise MnistError(f"{name}: expected a 2-D image or a 3-D (N, H, W) stack, got {shape}")
+        if min(shape) <= 0:
+            raise MnistError(f"{name}: array has no pixels (shape {shape})")
+        if len(shape) == 3 and shape[2] in (3, 4) and min(shape[:2]) > 4:
+            raise MnistError(
+                f"{name}: shape {shape} looks like one colour image (height, width, channels), "
+                f"not a stack of {shape[0]} images {shape[1]} x {shape[2]}; save a 2-D grey image"
+            )
+        count = int(np.prod(shape, dtype=object))
+        if count > MAX_PIXELS:
+            raise MnistError(f"{name}: {count} pixels, over the limit of 64 megapixels")
+        if len(shape) == 3 and shape[0] > MAX_IMAGES_PER_FILE:
+            raise MnistError(f"{name}: a stack of {shape[0]:,} images, over the limit of "
+                             f"{MAX_IMAGES_PER_FILE:,} per file; split it")
+        if available < count * dtype.itemsize:
+            raise MnistError(f"{name}: .npy is truncated (shape {shape} needs more data)")
+        try:
+            f.seek(0)
+            arr = fmt.read_array(f, allow_pickle=False)
+        except Exception as exc:
+            raise MnistError(f"{name}: cannot load the .npy file ({str(exc)[:120]})") from exc
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise MnistError(f"{name}: contains NaN or infinite values")
     low, high = float(arr.min()), float(arr.max())
@@ -217,8 +263,15 @@ def read_npy(path: str | os.PathLike[str]) -> list[Image]:
         raise MnistError(f"{name}: values span {low:g}..{high:g}; expected 0..255 (or 0..1)")
     scale = np.float32(255.0 if high <= 1.0 else 1.0)
     if arr.ndim == 2:
-        return [(None, arr.astype(np.float32) * scale)]
-    return [(i, arr[i].astype(np.float32) * scale) for i in range(arr.shape[0])]
+        yield None, arr.astype(np.float32) * scale
+        return
+    for i in range(arr.shape[0]):
+        yield i, arr[i].astype(np.float32) * scale
+
+
+def read_npy(path: str | os.PathLike[str]) -> list[Image]:
+    """All of `iter_npy` as a list."""
+    return list(iter_npy(path))
 
 
 def parse_text_art(text: str, name: str = "<text>") -> np.ndarray:
@@ -245,8 +298,11 @@ def read_text_art(path: str | os.PathLike[str]) -> list[Image]:
     return [(None, parse_text_art(data.decode("utf-8", errors="replace"), str(path)))]
 
 
-def read_images(path: str | os.PathLike[str], invert: bool | None = None) -> list[Image]:
-    """Read any supported image file -> [(index | None, (H, W) float32 0..255, higher = ink)].
+def iter_images(path: str | os.PathLike[str], invert: bool | None = None) -> Iterator[Image]:
+    """Read any supported image file -> (index | None, (H, W) float32 0..255, higher = ink)
+    pairs, one image at a time (a stack is never converted whole). Files are refused when they
+    are not regular files, are larger than MAX_FILE_BYTES, or hold more than
+    MAX_IMAGES_PER_FILE images.
 
     `invert`: None = auto (PGM only: invert light-paper images), True/False = force.
     """
@@ -254,17 +310,22 @@ def read_images(path: str | os.PathLike[str], invert: bool | None = None) -> lis
     _check_file(p)
     ext = p.suffix.lower()
     if ext == ".pgm":
-        return read_pgm(p, invert)
+        yield from iter_pgm(_read_bytes(p), str(p), invert)
+        return
     if ext == ".npy":
-        images = read_npy(p)
+        images = iter_npy(p)
     elif ext == ".txt":
-        images = read_text_art(p)
+        images = iter(read_text_art(p))
     else:
         shown = f"'{ext}'" if ext else "(no extension)"
         raise MnistError(f"{p}: unsupported image format {shown}; supported: {SUPPORTED}")
-    if invert:
-        images = [(i, np.float32(255.0) - img) for i, img in images]
-    return images
+    for i, img in images:
+        yield i, (np.float32(255.0) - img if invert else img)
+
+
+def read_images(path: str | os.PathLike[str], invert: bool | None = None) -> list[Image]:
+    """All of `iter_images` as a list."""
+    return list(iter_images(path, invert))
 
 
 def write_pgm(

@@ -44,54 +44,81 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _label(path: str, index: int | None) -> str:
-    return path if index is None else f"{path}:{index}"
+    """FILE or FILE:INDEX, with control characters escaped (a newline in a name stays one line)."""
+    from mnist.fileio import printable
+
+    return printable(path if index is None else f"{path}:{index}")
+
+
+#: Images recognized per call, over all files; each file holds at most
+#: mnist.imagefile.MAX_IMAGES_PER_FILE.
+MAX_IMAGES_PER_CALL = 100_000
+#: Images normalized and classified together: memory stays flat however many there are.
+BATCH = 512
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read every file, normalize every image, classify them in one batch, print."""
+    """Read every file, normalize its images, classify them in batches, print as they come."""
     from mnist.errors import MnistError
-    from mnist.imagefile import read_images
+    from mnist.fileio import printable
+    from mnist.imagefile import iter_images
     from mnist.normalize import ink_problem, normalize
 
     model, _ = load_model_for_cli(args.model)
-    names: list[tuple[str, int | None]] = []
-    inputs: list[np.ndarray] = []
-    failures = 0
+    batch: list[tuple[str, int | None, np.ndarray]] = []
+    failures = seen = 0
+
+    def error(message: str) -> None:
+        nonlocal failures
+        failures += 1
+        print(f"digits: error: {printable(message)}", file=sys.stderr)
+
+    def flush() -> None:
+        if batch:
+            probabilities = model.predict_proba(np.stack([image for _, _, image in batch]))
+            for (path, index, _), probs in zip(batch, probabilities, strict=True):
+                if not np.isfinite(probs).all():  # a model that loaded cannot; never print NaN
+                    error(f"{_label(path, index)}: the model gave no finite answer")
+                else:
+                    _print(args, path, index, probs)
+            batch.clear()
+
     for path in args.files:
         try:
-            images = read_images(path, invert=True if args.invert else None)
-        except MnistError as exc:
-            print(f"digits: error: {exc}", file=sys.stderr)
-            failures += 1
-            continue
-        for index, image in images:
-            try:
+            for index, image in iter_images(path, invert=True if args.invert else None):
+                seen += 1
+                if seen > MAX_IMAGES_PER_CALL:
+                    flush()
+                    error(f"more than {MAX_IMAGES_PER_CALL:,} images in one call (the limit); "
+                          f"stopped at {_label(path, index)}")
+                    return 2
                 problem = ink_problem(image)
                 if problem is not None:
-                    raise MnistError(f"{_label(path, index)}: image is {problem}")
-                inputs.append(normalize(image))
-                names.append((path, index))
-            except MnistError as exc:
-                print(f"digits: error: {exc}", file=sys.stderr)
-                failures += 1
-    if inputs:
-        probabilities = model.predict_proba(np.stack(inputs))
-        for (path, index), probs in zip(names, probabilities, strict=True):
-            order = np.argsort(probs)[::-1]
-            digit, confidence = int(order[0]), float(probs[order[0]])
-            if args.json:
-                record = {
-                    "file": path,
-                    "index": index,
-                    "digit": digit,
-                    "confidence": round(confidence, 6),
-                    "probabilities": [round(float(p), 6) for p in probs],
-                }
-                print(json.dumps(record))
-            else:
-                second = int(order[1])
-                unsure = (
-                    f"  (or {second}: {probs[second]:.1%})" if confidence < 0.9 else ""
-                )
-                print(f"{_label(path, index)}: {digit} ({confidence:.1%}){unsure}")
+                    error(f"{_label(path, index)}: image is {problem}")
+                    continue
+                batch.append((path, index, normalize(image)))
+                if len(batch) == BATCH:
+                    flush()
+        except MnistError as exc:
+            error(str(exc))
+    flush()
     return 2 if failures else 0
+
+
+def _print(args: argparse.Namespace, path: str, index: int | None, probs: np.ndarray) -> None:
+    """One image's line: text, or a strict JSON object."""
+    order = np.argsort(probs)[::-1]
+    digit, confidence = int(order[0]), float(probs[order[0]])
+    if args.json:
+        record = {
+            "file": path,
+            "index": index,
+            "digit": digit,
+            "confidence": round(confidence, 6),
+            "probabilities": [round(float(p), 6) for p in probs],
+        }
+        print(json.dumps(record, allow_nan=False))
+    else:
+        second = int(order[1])
+        unsure = f"  (or {second}: {probs[second]:.1%})" if confidence < 0.9 else ""
+        print(f"{_label(path, index)}: {digit} ({confidence:.1%}){unsure}")
