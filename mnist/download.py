@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnist.errors import MnistError
+from mnist.fileio import FileRefused, check_output
 from mnist.files import FILES, MnistFile, find_file, load_verified
 from mnist.idx import GZIP_MAGIC
 from mnist.sources import cache_dir
@@ -36,6 +37,12 @@ MIRRORS_ENV = "DIGITS_MNIST_MIRRORS"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 CHUNK = 64 * 1024
 STALE_PART_SECONDS = 3600
+#: A file must arrive within this many seconds, whatever the mirror does (a mirror sending a
+#: byte a second never trips the per-read timeout) ...
+DEADLINE = 900.0
+#: ... and, after the first RATE_GRACE seconds, at no less than MIN_RATE bytes a second on average.
+MIN_RATE = 16 * 1024
+RATE_GRACE = 30.0
 
 
 class DownloadCancelled(MnistError):
@@ -63,10 +70,14 @@ ProgressCallback = Callable[[DownloadProgress], None]
 
 def check_url(url: str) -> None:
     """Accept https URLs, and http only to a loopback host; raise MnistError otherwise."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, _ = parts.hostname, parts.port  # both parse lazily and may raise ValueError
+    except ValueError as exc:
+        raise MnistError(f"refusing mirror {url}: not a valid URL ({exc})") from None
+    if parts.scheme == "https" and host:
         return
-    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+    if parts.scheme == "http" and host in LOOPBACK_HOSTS:
         return
     raise MnistError(f"refusing mirror {url}: only https:// (or http:// to localhost) is allowed")
 
@@ -97,18 +108,40 @@ class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_SameHostRedirects())
 
 
+@dataclass(frozen=True)
+class Pace:
+    """How long a download may take: `timeout` per network read, `deadline` per file, and at
+    least `min_rate` bytes a second on average once `grace` seconds have passed."""
+
+    timeout: float = 30.0
+    deadline: float = DEADLINE
+    min_rate: float = MIN_RATE
+    grace: float = RATE_GRACE
+
+    def check(self, started: float, done: int) -> None:
+        """OSError (the mirror is abandoned) when the file is late or arriving too slowly."""
+        elapsed = time.monotonic() - started
+        if elapsed > self.deadline:
+            raise OSError(f"abandoned after {elapsed:.0f} s with {done:,} bytes received "
+                          f"(the deadline per file is {self.deadline:g} s)")
+        if elapsed > self.grace and done < self.min_rate * elapsed:
+            raise OSError(f"abandoned: too slow ({done:,} bytes in {elapsed:.0f} s, under the "
+                          f"minimum of {self.min_rate / 1024:g} KB/s)")
+
+
 def _fetch(
     url: str,
     part: Path,
     spec: MnistFile,
-    timeout: float,
+    pace: Pace,
     report: Callable[[DownloadProgress], None],
     should_stop: Callable[[], bool] | None,
 ) -> None:
     """Stream `url` into `part`, reporting progress; raise on any failure."""
     limit = 16 + 4 * len(spec.shape) + 784 * spec.shape[0] + (1 << 20)
     request = urllib.request.Request(url, headers={"User-Agent": "digits-tui"})
-    with _OPENER.open(request, timeout=timeout) as response:
+    started = time.monotonic()
+    with _OPENER.open(request, timeout=min(pace.timeout, pace.deadline)) as response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
         if total is not None and total > limit:
@@ -119,7 +152,8 @@ def _fetch(
             while True:
                 if should_stop is not None and should_stop():
                     raise DownloadCancelled("download cancelled; nothing partial was kept")
-                chunk = response.read(CHUNK)
+                chunk = response.read1(CHUNK)  # what has arrived: read() would wait for all
+                pace.check(started, done + len(chunk))
                 if not chunk:
                     break
                 done += len(chunk)
@@ -141,21 +175,30 @@ def download_file(
     timeout: float = 30.0,
     on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    pace: Pace | None = None,
 ) -> Path:
     """Download one canonical file into `target_dir`, trying each mirror in turn.
 
-    Returns the path of the verified file. Raises MnistError listing every mirror's failure when
-    none works, DownloadCancelled when `should_stop()` turns true. Never leaves a partial file.
+    `pace` (default: `timeout` per read, DEADLINE per file, MIN_RATE) bounds the time spent on
+    each mirror. Returns the path of the verified file. Raises MnistError listing every mirror's
+    failure when none works, DownloadCancelled when `should_stop()` turns true. Never leaves a
+    partial file.
     """
     report = on_progress or (lambda event: None)
+    pace = pace or Pace(timeout=timeout)
     target_dir.mkdir(parents=True, exist_ok=True)
+    for name in (spec.gz_name, spec.name):  # a FIFO, device or folder there is not ours
+        try:
+            check_output(target_dir / name, is_ours=lambda _: True, force=True, what="data file")
+        except FileRefused as exc:
+            raise MnistError(f"{target_dir / name}: {exc}") from None
     failures = []
     for base in bases if bases is not None else mirrors():
         url = urllib.parse.urljoin(base, spec.gz_name)
         part = target_dir / f".{spec.gz_name}.part-{os.getpid()}"
         try:
             check_url(url)
-            _fetch(url, part, spec, timeout, report, should_stop)
+            _fetch(url, part, spec, pace, report, should_stop)
             report(DownloadProgress(spec.gz_name, "verifying", mirror=url))
             load_verified(part, spec, repair_hint=False)
             with open(part, "rb") as fh:
@@ -198,6 +241,7 @@ def download(
     timeout: float = 30.0,
     on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    pace: Pace | None = None,
 ) -> Path:
     """Make `target_dir` (default: the user cache) hold all four verified files.
 
@@ -225,5 +269,6 @@ def download(
             timeout=timeout,
             on_progress=on_progress,
             should_stop=should_stop,
+            pace=pace,
         )
     return target_dir

@@ -88,6 +88,8 @@ def describe_places(looked: list[Candidate]) -> str:
     return "; ".join(
         f"{c.origin} {c.directory} (missing {', '.join(s.gz_name for s in c.missing)})"
         if c.found
+        else f"{c.origin} {c.directory} (not a folder)"
+        if c.directory.exists() and not c.directory.is_dir()
         else f"{c.origin} {c.directory} (no MNIST files)"
         for c in looked
     )

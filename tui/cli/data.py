@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mnist.download import download
 from mnist.errors import MnistError
+from mnist.fileio import printable
 from mnist.files import FILES, load_verified
 from mnist.sources import ENV_VAR, candidates
 from tui.cli.common import download_progress
@@ -59,9 +62,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     fetch.add_argument("--dir", metavar="DIR", help="download into DIR, not the cache")
     fetch.add_argument(
-        "--timeout", type=float, default=30.0, metavar="SECONDS", help="network timeout (30)"
+        "--timeout", type=_seconds, default=30.0, metavar="SECONDS",
+        help="network timeout per read, 0 < SECONDS <= 3600 (30)"
     )
     fetch.set_defaults(func=run_download)
+
+
+def _seconds(text: str) -> float:
+    """Parse --timeout: a finite number of seconds in (0, 3600] (argparse makes it one line)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 3600:  # also refuses NaN, inf and 1e400 (which float() makes inf)
+        raise argparse.ArgumentTypeError(f"expected seconds in (0, 3600], got {text!r}")
+    return value
 
 
 def _verify_dir(found: dict[str, Path]) -> list[tuple[str, Path | None, str | None]]:
@@ -89,15 +104,17 @@ def run_status(args: argparse.Namespace) -> int:
         console.print(f"[bold]{ENV_VAR}[/]: not set")
     for candidate in looked:
         mark = "  [green]<- used[/]" if candidate is chosen else ""
-        exists = "" if candidate.directory.is_dir() else " (does not exist)"
-        console.print(f"[bold]{candidate.origin}[/]: {candidate.directory}{exists}{mark}")
+        folder = candidate.directory
+        exists = "" if folder.is_dir() else (
+            " (not a folder)" if folder.exists() else " (does not exist)")
+        console.print(f"[bold]{candidate.origin}[/]: {_plain(folder)}{exists}{mark}")
         if not candidate.found:
             continue
         table = Table(show_header=False, box=None, padding=(0, 2))
         for name, path, error in _verify_dir(candidate.found):
             shown = name if path is None or path.name == name else f"{name} (as {path.name})"
-            state = "[green]verified[/]" if error is None else f"[red]{error}[/]"
-            table.add_row(shown, state)
+            state = "[green]verified[/]" if error is None else f"[red]{_plain(error)}[/]"
+            table.add_row(_plain(shown), state)
         console.print(table)
     if chosen is None:
         console.print("No complete dataset found. Run `digits data download` or set MNIST_DIR.")
@@ -111,7 +128,7 @@ def run_verify(args: argparse.Namespace) -> int:
     results = _verify_dir(target.found)
     for name, path, error in results:
         state = "ok  " if error is None else "FAIL"
-        print(f"{state}  {path or target.directory / name}")
+        print(f"{state}  {printable(str(path or target.directory / name))}")
     failed = [(name, error) for name, _, error in results if error is not None]
     if not failed:
         return 0
@@ -119,8 +136,9 @@ def run_verify(args: argparse.Namespace) -> int:
     detail = first_error if first_error != "missing" else f"{first_name} is missing"
     more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
     print(
-        f"digits: error: {len(failed)} of {len(FILES)} files failed in {target.directory}: "
-        f"{detail}{more}",
+        f"digits: error: {len(failed)} of {len(FILES)} files failed in "
+        f"{printable(str(target.directory))}: "
+        f"{printable(detail)}{more}",
         file=sys.stderr,
     )
     return 2
@@ -132,5 +150,10 @@ def run_download(args: argparse.Namespace) -> int:
         target = download(
             Path(args.dir) if args.dir else None, timeout=args.timeout, on_progress=on_progress
         )
-    Console(stderr=True).print(f"MNIST is complete and verified in {target}")
+    Console(stderr=True).print(f"MNIST is complete and verified in {_plain(target)}")
+
+
+def _plain(text: object) -> str:
+    """Outside text (a path, an error naming one) for rich: markup escaped, controls too."""
+    return escape(printable(str(text)))
     return 0
