@@ -101,12 +101,14 @@ def open_regular(path: str | os.PathLike[str], limit: int | None = None) -> IO[b
 def read_limited(path: str | os.PathLike[str], limit: int) -> bytes:
     """The whole content of the regular file `path`, refused (FileRefused) past `limit` bytes.
 
-    The limit holds even for a file that grows while it is read.
+    Reads what fstat said is there (reading `limit` bytes would reserve that much memory
+    first); a file that grows while it is read is refused.
     """
     with open_regular(path, limit) as f:
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise FileRefused(f"is too large (over the limit of {limit:,} bytes)", os.fspath(path))
+        size = os.fstat(f.fileno()).st_size
+        data = f.read(size + 1)
+    if len(data) > size:
+        raise FileRefused("grew while it was being read", os.fspath(path))
     return data
 
 

@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
 
 def out_of_memory(exc: MemoryError) -> str:
     """One line for a MemoryError while building or training: how much, and what to change."""
-    asked = str(exc).split(" for an array")[0].replace("Unable to allocate ", "")
+    asked = str(exc).split(" for an array")[0].replace("Unable to allocate ", "").replace(". ", " ")
     amount = f" (NumPy asked for {asked} more)" if str(exc).startswith("Unable") else ""
     return (f"out of memory while building or training the network{amount}; use a smaller "
             "--hidden or --batch-size")
