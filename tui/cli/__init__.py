@@ -68,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = common.one_line_error(exc)
         if message is None:
             raise
-        print(f"digits: error: {message}", file=sys.stderr)
+        from mnist.fileio import printable
+
+        print(f"digits: error: {printable(message)}", file=sys.stderr)  # one line, always
         return 2
 
 
