@@ -28,6 +28,12 @@ screenshot), so the footer's ^q and ^p do nothing during the run. Training canno
 minutes: the app gets a 1,000-image slice of MNIST and runs are capped at 2 epochs; nothing is
 ever downloaded.
 
+The app runs among hostile files: its models folder lies under a folder named `[/b]` and holds
+models whose names and metadata strings are markup (`[/x]`, `[bold red]x`...) and a damaged one;
+settings.json is nested 30,000 deep (Paint and Train runs) or names one of those models as the
+active one, which the app starts on (Evaluate and Models runs). The random keys activate,
+rename, delete and evaluate them.
+
 The test asserts that no exception escaped (Pilot re-raises one on exit; the app is checked
 after every action), that no worker died with an error, that the whole plan was sent, and that
 the app still responds at the end: on the Paint screen the keyboard paints and the network
@@ -38,6 +44,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
+import os
 import random
 import signal
 import string
@@ -390,12 +398,42 @@ EXPECTED_TOTALS = {"key": 4595, "fkey": 162, "click": 1778, "drag": 1331, "resiz
                    "events": 20520, "outside": 3755, "lost": 242, "smallest": 12}
 
 
+#: Outside text that is also markup: in model names, metadata, the models folder's path.
+HOSTILE_TEXT = ("[/x]", "[bold red]x", "[/b]", "[@click=app.quit]q[/]", "[$error]")
+
+
+def hostile_models_and_settings(target: str, tmp_path) -> DigitsApp:
+    """The models folder (under a folder named `[/b]`) holds models whose names and metadata are
+    markup, and a damaged one; settings.json is nested 30,000 deep (paint, train) or names a
+    hostile model as the active one, which the app starts on (evaluate, models)."""
+    from network.mlp import MLP
+    from network.registry import models_dir, settings_path, startup_model
+    from network.store import build_metadata, save_model
+
+    os.environ["XDG_DATA_HOME"] = str(tmp_path / "[/b]" / "[bold]data")
+    models_dir().mkdir(parents=True)
+    for i, text in enumerate(HOSTILE_TEXT):
+        model = MLP((784, 8 + i, 10), rng=i)
+        meta = build_metadata(model, preset=text, created=text, command=text, name=text,
+                              test_accuracy=0.5)
+        save_model(models_dir() / f"{text.replace('/', '')}{i}.npz", model, meta)
+    (models_dir() / "[red]damaged[b].npz").write_bytes(b"[/x] not a zip")
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    if target in ("paint", "train"):
+        settings_path().write_text("[" * 30_000 + "]" * 30_000)
+    else:
+        settings_path().write_text(json.dumps({"active": "[bold red]x1"}))
+    model, path, notice = startup_model()
+    return DigitsApp(model, path, None, notice)
+
+
 @pytest.mark.parametrize("target", SCREENS)
-async def test_random_abuse_leaves_the_app_working(target, make_app, small_data,
-                                                   failed_workers):
+async def test_random_abuse_leaves_the_app_working(target, small_data, failed_workers,
+                                                   tmp_path, monkeypatch):
     seed = SEED + SCREENS.index(target)
     plan = make_plan(seed)
-    app: DigitsApp = make_app()
+    monkeypatch.setenv("XDG_DATA_HOME", os.environ["XDG_DATA_HOME"])  # restored afterwards
+    app = hostile_models_and_settings(target, tmp_path)
     app.dataset, app.dataset_state = small_data, "ready"
     async with app.run_test(size=HOME_SIZE) as pilot:
         app.get_screen_stack("paint")[0]._rng = np.random.default_rng(seed)  # `r`: same digits

@@ -151,3 +151,29 @@ async def test_models_screen_lists_activates_renames_and_deletes_hostile_names(h
         await pilot.pause()
         assert [e.name for e in screen.entries] == ["shipped"]
         assert app.return_code is None
+
+
+async def test_evaluating_a_model_with_a_hostile_name(hostile, model_path, mnist_data):
+    """Found by the fuzz test: 'e' on such a model looked its file up with the strict check
+    for new names and crashed the app; its name in the status line was parsed as markup."""
+    from mnist.dataset import Mnist
+
+    app = DigitsApp(load_model(model_path), model_path)
+    app.dataset = Mnist(mnist_data.train_images[:10], mnist_data.train_labels[:10],
+                        mnist_data.test_images[:500], mnist_data.test_labels[:500],
+                        mnist_data.directory, mnist_data.origin, dict(mnist_data.checksums))
+    app.dataset_state = "ready"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await pilot.pause()
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        table.move_cursor(row=[e.name for e in screen.entries].index(FILE_NAME))
+        await pilot.pause()
+        await pilot.press("e")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            status = shown(app.screen.query_one("#eval-status", Static))
+            if "test images in" in status:
+                break
+        assert status.startswith(f"{FILE_NAME}: 500 test images in"), status

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Digits, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
@@ -135,11 +137,13 @@ class EvaluateScreen(DigitsScreen):
 
         select = self.query_one("#model-select", Select)
         current = select.value if select.value != Select.NULL else ACTIVE
-        options: list[tuple[str, str]] = [(f"active: {Path(self.app.model_path).stem}", ACTIVE)]
+        # Model names are outside text: Text, never parsed as markup.
+        options: list[tuple[Text, str]] = [
+            (Text(f"active: {Path(self.app.model_path).stem}"), ACTIVE)]
         for entry in list_models():
             acc = f" · {entry.test_accuracy:.2%}" if entry.test_accuracy is not None else ""
             note = " (unreadable)" if entry.error else acc
-            options.append((f"{entry.name}{note}", entry.name))
+            options.append((Text(f"{entry.name}{note}"), entry.name))
         with self.prevent(Select.Changed):
             select.set_options(options)
             select.value = current if current in [v for _, v in options] else ACTIVE
@@ -151,9 +155,9 @@ class EvaluateScreen(DigitsScreen):
         choice = self.query_one("#model-select", Select).value
         if choice in (ACTIVE, Select.NULL):
             return ACTIVE, str(self.app.model_id)
-        from network.registry import path_for
+        from network.registry import existing_path  # a listed file may have any name
 
-        return str(choice), str(path_for(str(choice)))
+        return str(choice), str(existing_path(str(choice)))
 
     def _dataset_changed(self, state: str) -> None:
         """Show the dataset panel when MNIST is missing; evaluate once it is loaded."""
@@ -168,8 +172,8 @@ class EvaluateScreen(DigitsScreen):
             self._maybe_evaluate()
 
     def _status(self, text: str) -> None:
-        """The line next to the progress bar."""
-        self.query_one("#eval-status", Static).update(text)
+        """The line next to the progress bar (plain text: it names models, and errors)."""
+        self.query_one("#eval-status", Static).update(Content(text))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         """Another model chosen: evaluate it."""
