@@ -22,7 +22,7 @@ from textual.widgets import Input, Label, Select, Static, Switch
 from network.activations import ACTIVATIONS
 from network.errors import ModelError
 from network.presets import PRESETS, preset_config
-from network.registry import check_name, path_for
+from network.registry import check_free, check_name
 from tui.widgets.dropdown import Dropdown
 
 SUBSETS = ((60000, "all 60,000"), (20000, "first 20,000"), (5000, "first 5,000 (quick)"))
@@ -84,9 +84,7 @@ class NameValidator(Validator):
     def validate(self, value: str) -> ValidationResult:
         """Success, or the registry's reason."""
         try:
-            name = check_name(value)
-            if path_for(name).exists():
-                raise ModelError(f"a model called '{name}' exists already; choose another name")
+            check_free(value)
         except ModelError as exc:
             return self.failure(str(exc))
         return self.success()
