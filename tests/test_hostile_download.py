@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -67,6 +66,7 @@ class SlowMirror:
 
     def __init__(self, body: bytes, gap: float) -> None:
         self.stop = threading.Event()
+        self.trickled = 0  # bytes sent by /slow/
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -88,6 +88,7 @@ class SlowMirror:
                         self.wfile.flush()
                     except OSError:  # the client gave up
                         return
+                    outer.trickled += 1
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -107,29 +108,26 @@ def slow(mnist_dir):
     mirror.close()
 
 
-def _abandoned(slow: SlowMirror, target: Path, pace: Pace, match: str) -> float:
-    started = time.monotonic()
+def _abandoned(slow: SlowMirror, target: Path, pace: Pace, match: str) -> None:
+    """The download is abandoned with one line, the partial file removed, after a few bytes
+    of the 28,881 (all of them would take 48 minutes at this pace)."""
     with pytest.raises(MnistError) as info:
         download_file(TRAIN_LABELS, target, bases=[f"{slow.url}/slow/"], pace=pace)
-    elapsed = time.monotonic() - started
     message = str(info.value)
     assert "\n" not in message and match in message, message
     assert f"could not download {TRAIN_LABELS.gz_name}" in message
     assert list(target.iterdir()) == []  # the partial file is gone
-    return elapsed
+    assert slow.trickled < 200
 
 
 def test_a_byte_a_second_hits_the_deadline_despite_the_read_timeout(slow, tmp_path):
     """Every read returns within the 2 s timeout, so only the overall deadline stops it."""
-    elapsed = _abandoned(slow, tmp_path, Pace(timeout=2, deadline=1.5, min_rate=0),
-                         "the deadline per file is 1.5 s")
-    assert elapsed < 4
+    _abandoned(slow, tmp_path, Pace(timeout=2, deadline=1.5, min_rate=0),
+               "the deadline per file is 1.5 s")
 
 
 def test_a_trickle_is_abandoned_under_the_minimum_rate(slow, tmp_path):
-    elapsed = _abandoned(slow, tmp_path, Pace(timeout=2, deadline=60, min_rate=4096, grace=1),
-                         "too slow")
-    assert elapsed < 4
+    _abandoned(slow, tmp_path, Pace(timeout=2, deadline=60, min_rate=4096, grace=1), "too slow")
 
 
 def test_the_next_mirror_is_tried_after_a_slow_one(slow, tmp_path):

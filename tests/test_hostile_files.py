@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -163,26 +162,30 @@ def test_predict_inputs(kind, ext, tmp_path, capsys):
     assert "not a regular file" in err or "is a directory" in err
 
 
-def test_a_400_kb_npy_of_200000_tiny_images_is_refused_from_its_header(tmp_path, capsys):
+def test_a_400_kb_npy_of_200000_tiny_images_is_refused_from_its_header(tmp_path, capsys,
+                                                                       monkeypatch):
+    """It took 39 s and 1.6 GB; now the array itself is never read."""
     path = tmp_path / "many.npy"
     np.save(path, np.ones((200_000, 1, 2), np.uint8))
     assert path.stat().st_size < 420_000
-    started = time.monotonic()
+    monkeypatch.setattr(np.lib.format, "read_array", None)  # calling it would raise TypeError
     status = main(["predict", str(path)])
     err = capsys.readouterr().err
     assert status == 2 and "200,000 images, over the limit of 60,000 per file" in err
-    assert time.monotonic() - started < 10  # it took 39 s; refusal reads only the header
 
 
-def test_a_2_6_mb_chain_of_200000_p5_images_is_refused_before_decoding(tmp_path, capsys):
+def test_a_2_6_mb_chain_of_200000_p5_images_is_refused_before_decoding(tmp_path, capsys,
+                                                                        monkeypatch):
+    """It took 52 s and 1.6 GB; now only headers are read, and no image is decoded."""
+    import mnist.imagefile
+
     path = tmp_path / "chain.pgm"
     path.write_bytes(b"P5 2 1 255\n\xff\x00" * 200_000)
     assert 2_500_000 < path.stat().st_size < 2_700_000
-    started = time.monotonic()
+    monkeypatch.setattr(mnist.imagefile, "_pgm_raster", None)  # decoding would raise TypeError
     status = main(["predict", str(path)])
     out, err = capsys.readouterr()
     assert status == 2 and out == "" and "more than 60,000 images in one file" in err
-    assert time.monotonic() - started < 20  # it took 52 s
 
 
 def test_images_per_call_are_bounded(tmp_path, capsys, monkeypatch):

@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,7 @@ RACE = textwrap.dedent("""
     seed, go, unique = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "unique"
     model = MLP((784, 64, 10), rng=seed)
     meta = build_metadata(model, tag=seed)
+    open(f"{go}.ready-{seed}", "w").close()
     while not os.path.exists(go):
         time.sleep(0.001)
     try:
@@ -163,9 +165,9 @@ def _race(tmp_path: Path, mode: str, rounds: int = 3) -> list[list[str]]:
         procs = [subprocess.Popen([sys.executable, str(script), str(seed), str(go), mode],
                                   cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True) for seed in (1, 2)]
-        import time
-
-        time.sleep(1.5)  # both have imported NumPy and wait for the signal
+        while not all(Path(f"{go}.ready-{seed}").exists() for seed in (1, 2)):
+            assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
+            time.sleep(0.01)  # until both have imported NumPy and wait for the signal
         go.touch()
         results = [p.communicate(timeout=120) for p in procs]
         assert all(p.returncode == 0 for p in procs), results
