@@ -21,6 +21,21 @@ from tui.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def no_hang():
+    """A download that never ends fails the test instead of hanging it."""
+    import signal
+
+    def expire(signum, frame):
+        raise TimeoutError("still downloading after 120 s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(120)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
 # -- --timeout ------------------------------------------------------------------------------------
 
 
