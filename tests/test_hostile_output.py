@@ -229,3 +229,17 @@ def test_activate_failing_says_the_model_was_saved_and_where(damage, capsys, qui
     assert f"the model was saved as 'kept' in {path}" in line and "could not be made active" in line
     assert ".tmp" not in err
     assert load_model(path).sizes == (784, 8, 10)
+
+
+def test_the_save_itself_checks_out_again(tmp_path, mnist_data):
+    """save_trained, which the CLI calls after training, refuses a file that appeared meanwhile."""
+    from network.config import TrainConfig
+    from network.registry import save_trained
+
+    target = tmp_path / "appeared.npz"
+    target.write_text("written while the model trained")
+    with pytest.raises(ModelError, match="refusing to overwrite"):
+        save_trained(tiny(), TrainConfig(), None, mnist_data.test_images[:20],
+                     mnist_data.test_labels[:20], checksums={}, command="test", out=target,
+                     force=True)
+    assert target.read_text() == "written while the model trained"
