@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pilot_helpers import drag_to
 from textual import events
 
 from mnist.drawing import Drawing, line_cells
@@ -14,10 +15,10 @@ SIZES = [(80, 24), (120, 40), (160, 50)]
 
 
 async def drag(pilot, canvas: Canvas, points: list[tuple[int, int]], button: int = 1) -> None:
-    """mouse_down on the first pixel, hover over the middle ones, mouse_up on the last."""
+    """mouse_down on the first pixel, drag over the middle ones, mouse_up on the last."""
     await pilot.mouse_down(canvas, offset=canvas.offset_of(*points[0]), button=button)
     for point in points[1:-1]:
-        await pilot.hover(canvas, offset=canvas.offset_of(*point))
+        await drag_to(pilot, canvas, canvas.offset_of(*point), button)
     await pilot.mouse_up(canvas, offset=canvas.offset_of(*points[-1]))
     await pilot.pause()
 
@@ -79,10 +80,10 @@ async def test_drag_leaving_the_grid_and_coming_back(make_app):
         screen, canvas = paint_screen(pilot.app)
         await pilot.mouse_down(canvas, offset=canvas.offset_of(10, 10))
         outside = canvas.offset_of(10, 0) + (canvas.region.width + 10, 0)  # over the bars
-        await pilot.hover(canvas, offset=outside)
-        await pilot.hover(canvas, offset=(canvas.region.width + 5, -1))  # over the header
+        await drag_to(pilot, canvas, outside)
+        await drag_to(pilot, canvas, (canvas.region.width + 5, -1))  # over the header
         assert pilot.app.mouse_captured is canvas
-        await pilot.hover(canvas, offset=canvas.offset_of(20, 20))
+        await drag_to(pilot, canvas, canvas.offset_of(20, 20))
         await pilot.mouse_up(canvas, offset=(3, canvas.region.height + 2))  # below the grid
         await pilot.pause()
         pixels = canvas.drawing.pixels
@@ -98,7 +99,7 @@ async def test_stroke_closed_when_the_screen_is_left(make_app):
     async with make_app().run_test(size=(80, 24)) as pilot:
         screen, canvas = paint_screen(pilot.app)
         await pilot.mouse_down(canvas, offset=canvas.offset_of(6, 6))
-        await pilot.hover(canvas, offset=canvas.offset_of(6, 20))
+        await drag_to(pilot, canvas, canvas.offset_of(6, 20))
         await pilot.press("f3")  # no mouse up: switch to the Train screen
         await pilot.pause()
         assert pilot.app.mouse_captured is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import numpy as np
+from pilot_helpers import drag_to
 
 from mnist.normalize import normalize
 from tui.screens.paint import PaintScreen
@@ -96,7 +97,7 @@ async def test_a_stroke_is_recognized_as_it_is_drawn(make_app):
         canvas = screen.query_one(Canvas)
         await pilot.mouse_down(canvas, offset=canvas.offset_of(4, 4))
         for col in range(6, 24):
-            await pilot.hover(canvas, offset=canvas.offset_of(4 + col // 2, col))
+            await drag_to(pilot, canvas, canvas.offset_of(4 + col // 2, col))
         await pilot.mouse_up(canvas, offset=canvas.offset_of(24, 24))
         await pilot.pause()
         assert len(screen.latencies) >= 10 and len(screen.compute_times) >= 10
