@@ -189,7 +189,7 @@ class PaintScreen(DigitsScreen):
             digit.update("")
             self._set_text("#confidence", message, layout=False)
             return
-        order = np.argsort(probs)[::-1]
+        order = np.argsort(-probs, kind="stable")  # equal ones (often 0.0) in digit order
         best, second = int(order[0]), int(order[1])
         digit.update(str(best))
         if probs[best] < SURE_FROM:
