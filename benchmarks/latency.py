@@ -138,10 +138,11 @@ async def drag(model: Any, path: Any, events_n: int, mode: str) -> dict[str, Any
         points = zigzag(events_n + 2)
 
         def move(row: int, col: int) -> None:
-            """Deliver one motion event the way `pilot.hover` does, without its waiting."""
+            """Deliver one motion event the way `pilot.hover` does, without its waiting, with
+            the left button held as in a real drag."""
             x, y = canvas.region.offset + canvas.offset_of(row, col)
             app.mouse_position = Offset(x, y)
-            event = events.MouseMove(canvas, x, y, 0, 0, 0, False, False, False,
+            event = events.MouseMove(canvas, x, y, 0, 0, 1, False, False, False,
                                      screen_x=x, screen_y=y)
             event._sent = time.perf_counter()  # type: ignore[attr-defined]
             screen._forward_event(event)
@@ -178,8 +179,9 @@ async def drag(model: Any, path: Any, events_n: int, mode: str) -> dict[str, Any
         n_lat, n_comp, first_frame = len(screen.latencies), len(screen.compute_times), len(frames)
         start = time.perf_counter()
         if mode == "pilot":
-            for row, col in points[1:-1]:
-                await pilot.hover(canvas, offset=canvas.offset_of(row, col))
+            for row, col in points[1:-1]:  # pilot.hover, but with the button held
+                await pilot._post_mouse_events([events.MouseMove], canvas,
+                                               canvas.offset_of(row, col), button=1)
         elif mode == "realtime":
             for i, (row, col) in enumerate(points[1:-1]):
                 move(row, col)

@@ -12,7 +12,10 @@ weights at the end of an epoch) stops at once with `diverged=True` and a one-lin
 `model` is then the last finite end-of-epoch snapshot (None if no epoch completed), so a NaN
 model can never be saved from it. (A sigmoid/MSE output cannot blow up: its loss is bounded,
 and too high a rate saturates it instead, which shows as chance-level accuracy.)
-The same config and seed give bit-identical weights on the same machine and thread count.
+The same config and seed give bit-identical weights when run again with the same NumPy and BLAS
+build, the same BLAS kernel (OpenBLAS picks one per CPU) and the same number of threads: on the
+same machine, that is. Another CPU's kernel rounds the float32 sums differently (other blockings,
+FMA or not), so its weights differ in the last bits after one step, and more after many.
 """
 
 from __future__ import annotations

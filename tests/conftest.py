@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,3 +94,73 @@ def make_unreadable(monkeypatch):
         monkeypatch.setattr(io, "open", guarded)
 
     return make
+
+
+# -- float32 rounding: how far two machines' results may be apart ---------------------------------
+
+U32 = 2.0**-24
+"""Unit roundoff of float32: every rounded operation is within U32 (relative) of exact."""
+_ACTIVATION_ULPS = 8
+"""Rounding error of a float32 sigmoid or tanh (exp, add, divide), in units of U32; ReLU is exact."""
+
+
+def float32_logit_error(model, x: np.ndarray, *, probable: float | None = None,
+                        from_float64: bool = False, dtype: type = np.float64) -> np.ndarray:
+    """(B, K) float64 bound on |float32 logits - exact logits| of `model` (an MLP) on (B, n_0)
+    scaled inputs `x`, for ANY BLAS kernel: any summation order, blocking, FMA or thread split.
+
+    Each layer computes z = a @ W + b, n + 1 terms a sum. Worst case (Higham, Accuracy and
+    Stability of Numerical Algorithms, 2nd ed., section 3.1): |fl(z) - z| <= gamma_{n+1}
+    (|a| @ |W| + |b|) with gamma_k = k u / (1 - k u), whatever the order of the additions. The
+    error already in `a` reaches z through |W| (sigmoid, tanh and ReLU are 1-Lipschitz).
+
+    `probable=lam` gives instead the probabilistic bound of Higham and Mary (SIAM J. Sci.
+    Comput. 41, 2019): with independent rounding errors, lam * sqrt(n + 1) * u instead of
+    gamma_{n+1}, exceeded with probability below 2 exp(-lam^2 / 2) per sum, and the errors
+    of the previous layer adding up in quadrature (sqrt(delta^2 @ W^2)).
+
+    `from_float64`: the weights and x were rounded from float64 values, which adds u per
+    product for the weights and u for the inputs (counted in every layer: an overestimate).
+    Two float32 results, each within this bound of exact, differ by at most twice it.
+    `dtype=np.float32` computes the bound itself in float32 (10 times faster on MNIST's test
+    set; a bound a few parts in 10^4 off is still a bound with room to spare).
+    """
+    a = np.asarray(x, dtype=dtype)
+    delta = np.zeros_like(a)
+    biases = model.biases or [None] * model.n_layers
+    for i, (w, b) in enumerate(zip(model.weights, biases, strict=True)):
+        w = w.astype(dtype)
+        n = w.shape[0] + 1
+        rel = probable * np.sqrt(n) * U32 if probable else n * U32 / (1 - n * U32)
+        if from_float64:
+            rel += 2 * U32
+        magnitude = np.abs(a) @ np.abs(w) + (0.0 if b is None else np.abs(b.astype(dtype)))
+        carried = np.sqrt(delta**2 @ w**2) if probable else delta @ np.abs(w)
+        z = a @ w + (0.0 if b is None else b)
+        delta = dtype(rel) * magnitude + carried
+        if i < model.n_layers - 1:
+            a = model.activation.forward(z)
+            if model.activation_name != "relu":
+                delta = delta + dtype(_ACTIVATION_ULPS * U32) * np.abs(a)
+        else:
+            a = z
+    return delta.astype(np.float64)
+
+
+def softmax_rtol(logit_error: np.ndarray) -> float:
+    """Relative tolerance between two float32 softmax (or normalized sigmoid) outputs whose
+    logits are each within `logit_error` (B, K) of exact.
+
+    Moving every logit by at most E scales each p_i = exp(z_i) / sum_j exp(z_j) by a factor in
+    [exp(-2E), exp(2E)], so two results, each that close to the exact one, are within a factor
+    exp(4E) of each other; plus the rounding of the output itself (exp, a sum of K terms and a
+    divide: under 16 u for K = 10, in each of the two). The same holds for normalized sigmoid
+    outputs, since log(sigmoid(z)) has a slope of at most 1.
+    """
+    return float(np.expm1(4 * logit_error.max())) + 32 * U32
+
+
+@pytest.fixture
+def float32_error():
+    """`float32_logit_error` and `softmax_rtol`, for tests that compare float32 results."""
+    return float32_logit_error, softmax_rtol

@@ -14,7 +14,15 @@ from hypothesis.extra import numpy as hnp
 from scipy import ndimage
 
 from mnist.errors import MnistError
-from mnist.normalize import center_of_mass, is_blank, normalize, to_ink_255
+from mnist.drawing import BRUSH_SIZES, Drawing
+from mnist.normalize import (
+    MIN_INK_SPAN,
+    center_of_mass,
+    ink_span,
+    is_blank,
+    normalize,
+    to_ink_255,
+)
 
 
 def _load_test_digits(mnist_dir: Path, count: int) -> np.ndarray:
@@ -221,3 +229,26 @@ def test_any_array_of_any_shape_gives_a_digit_or_mnist_error(arr: np.ndarray) ->
     except MnistError:
         return
     assert arr.ndim == 2 and out.shape == (28, 28) and 0.0 <= out.min() <= out.max() <= 255.0
+
+
+def test_ink_span_is_how_far_the_ink_reaches():
+    assert ink_span(np.zeros((28, 28))) == 0
+    img = np.zeros((28, 28))
+    img[5, 3], img[9, 4] = 255, 40  # 40 is above the threshold, 20 would not be
+    img[20, 20] = 20
+    assert ink_span(img) == 5
+    on_paper = np.full((28, 28), 200.0)
+    on_paper[10:13, 4:20] = 0  # dark ink on light paper: the paper level is removed
+    assert ink_span(255 - on_paper) == 16
+
+
+def test_min_ink_span_lies_between_a_dab_and_the_smallest_half_size_digit(mnist_data):
+    """What MIN_INK_SPAN's docstring says: a dab of any brush spans less, and every MNIST test
+    digit drawn at half size (2x2 means) spans at least that much."""
+    for size in BRUSH_SIZES:
+        drawing = Drawing(size)
+        drawing.paint(14, 14)
+        assert ink_span(drawing.pixels) < MIN_INK_SPAN
+    half = mnist_data.test_images.reshape(-1, 14, 2, 14, 2).mean(axis=(2, 4))
+    spans = np.array([ink_span(image) for image in half])
+    assert spans.min() == MIN_INK_SPAN and (spans < 10).sum() == 4

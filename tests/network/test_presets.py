@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from network.errors import ModelError
@@ -45,3 +48,33 @@ def test_preset_config_errors():
         preset_config("seed", epochs=0)
     with pytest.raises(ModelError, match="unknown"):
         preset_config("seed", dropout=0.1)
+
+
+def _readme_presets() -> dict[str, tuple[str, str]]:
+    """README's preset table: {name: (network column, training column)}."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| (.+?) \| (.+?) \|$", readme, flags=re.MULTILINE)
+    return {name: (network, training) for name, network, training in rows if name in PRESETS}
+
+
+def test_readme_preset_table_says_what_the_presets_do():
+    table = _readme_presets()
+    assert set(table) == set(PRESETS)
+    for name, (network, training) in table.items():
+        cfg = PRESETS[name]
+        sizes = re.search(r"\b784((?:-\d+)+)\b", network)
+        assert sizes, network
+        assert tuple(int(n) for n in sizes.group(1).split("-")[1:-1]) == cfg.hidden, name
+        assert sizes.group(1).endswith("-10")
+        assert cfg.activation in network.lower(), (name, network)
+        assert ("softmax" in network) == (cfg.output == "softmax"), (name, network)
+        assert ("no biases" in network) == (not cfg.biases), (name, network)
+        epochs = re.search(r"\b(\d+) epochs\b", training)
+        assert epochs and int(epochs.group(1)) == cfg.epochs, (name, training)
+        optimizer = {"sgd": "SGD", "adam": "Adam", "momentum": "momentum"}[cfg.optimizer]
+        assert optimizer in training, (name, training)
+        assert ("augmentation" in training) == cfg.augment, (name, training)
+        if "schedule" in training:
+            assert f"{cfg.schedule} schedule" in training, (name, training)
+        batch = re.search(r"mini-batches of (\d+)", training)
+        assert batch is None or int(batch.group(1)) == cfg.batch_size, (name, training)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pilot_helpers import drag_to, mouse_event
 from textual import events
 
 from mnist.drawing import Drawing, line_cells
@@ -14,10 +15,10 @@ SIZES = [(80, 24), (120, 40), (160, 50)]
 
 
 async def drag(pilot, canvas: Canvas, points: list[tuple[int, int]], button: int = 1) -> None:
-    """mouse_down on the first pixel, hover over the middle ones, mouse_up on the last."""
+    """mouse_down on the first pixel, drag over the middle ones, mouse_up on the last."""
     await pilot.mouse_down(canvas, offset=canvas.offset_of(*points[0]), button=button)
     for point in points[1:-1]:
-        await pilot.hover(canvas, offset=canvas.offset_of(*point))
+        await drag_to(pilot, canvas, canvas.offset_of(*point), button)
     await pilot.mouse_up(canvas, offset=canvas.offset_of(*points[-1]))
     await pilot.pause()
 
@@ -79,10 +80,10 @@ async def test_drag_leaving_the_grid_and_coming_back(make_app):
         screen, canvas = paint_screen(pilot.app)
         await pilot.mouse_down(canvas, offset=canvas.offset_of(10, 10))
         outside = canvas.offset_of(10, 0) + (canvas.region.width + 10, 0)  # over the bars
-        await pilot.hover(canvas, offset=outside)
-        await pilot.hover(canvas, offset=(canvas.region.width + 5, -1))  # over the header
+        await drag_to(pilot, canvas, outside)
+        await drag_to(pilot, canvas, (canvas.region.width + 5, -1))  # over the header
         assert pilot.app.mouse_captured is canvas
-        await pilot.hover(canvas, offset=canvas.offset_of(20, 20))
+        await drag_to(pilot, canvas, canvas.offset_of(20, 20))
         await pilot.mouse_up(canvas, offset=(3, canvas.region.height + 2))  # below the grid
         await pilot.pause()
         pixels = canvas.drawing.pixels
@@ -98,7 +99,7 @@ async def test_stroke_closed_when_the_screen_is_left(make_app):
     async with make_app().run_test(size=(80, 24)) as pilot:
         screen, canvas = paint_screen(pilot.app)
         await pilot.mouse_down(canvas, offset=canvas.offset_of(6, 6))
-        await pilot.hover(canvas, offset=canvas.offset_of(6, 20))
+        await drag_to(pilot, canvas, canvas.offset_of(6, 20))
         await pilot.press("f3")  # no mouse up: switch to the Train screen
         await pilot.pause()
         assert pilot.app.mouse_captured is None
@@ -215,3 +216,60 @@ async def test_coalesces_a_burst_of_motion(make_app):
         await pilot.pause()
         recognitions = len(screen.compute_times) - before
         assert 1 <= recognitions <= 20, recognitions
+
+
+def send_mouse(pilot, canvas: Canvas, kind: type[events.MouseEvent], pixel: tuple[int, int],
+               button: int, dx: int = 0) -> None:
+    """A mouse event over `pixel` (shifted `dx` columns), sent the way the terminal driver does."""
+    offset = canvas.offset_of(*pixel)
+    x, y = canvas.region.x + offset.x + dx, canvas.region.y + offset.y
+    pilot.app._driver.process_message(mouse_event(kind, x, y, button))
+
+
+@pytest.mark.parametrize("dragged", [True, False], ids=["after-a-drag", "flicked-out"])
+async def test_a_release_outside_the_terminal_ends_the_stroke_at_the_next_buttonless_move(
+        make_app, dragged):
+    """The button is let go outside the terminal (no release is reported); the pointer comes
+    back with no button held: the stroke is closed there, and the move draws nothing. After a
+    drag, Textual's driver makes up a release at the last motion; when the pointer left before
+    any motion was reported (a flick), only the canvas's own check closes the stroke."""
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen, canvas = paint_screen(pilot.app)
+        send_mouse(pilot, canvas, events.MouseDown, (6, 4), 1)
+        if dragged:
+            send_mouse(pilot, canvas, events.MouseMove, (6, 10), 1)
+            send_mouse(pilot, canvas, events.MouseMove, (6, 27), 1, dx=200)  # off the terminal
+        await pilot.pause()
+        assert (canvas.drawing.pixels[6, 4:11 if dragged else 5] == 255).all()
+        send_mouse(pilot, canvas, events.MouseMove, (20, 20), 0)  # back, no button held
+        send_mouse(pilot, canvas, events.MouseMove, (22, 8), 0)
+        await pilot.pause()
+        pixels = canvas.drawing.pixels
+        assert not pixels[12:].any()  # no line to where the pointer came back
+        assert pilot.app.mouse_captured is None
+        await pilot.press("u")  # the stroke was one undo step, closed
+        await pilot.pause()
+        assert not canvas.drawing.pixels.any()
+
+
+async def test_a_release_outside_the_terminal_ends_the_stroke_at_the_next_press(make_app):
+    """No motion came back before the next press: that press closes the lost stroke and
+    starts a new one, not joined to it by a line; each is its own undo step."""
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen, canvas = paint_screen(pilot.app)
+        send_mouse(pilot, canvas, events.MouseDown, (6, 4), 1)
+        send_mouse(pilot, canvas, events.MouseMove, (6, 10), 1)
+        send_mouse(pilot, canvas, events.MouseMove, (6, 27), 1, dx=200)  # off the terminal
+        send_mouse(pilot, canvas, events.MouseDown, (20, 10), 1)
+        send_mouse(pilot, canvas, events.MouseMove, (20, 20), 1)
+        send_mouse(pilot, canvas, events.MouseUp, (20, 20), 1)
+        await pilot.pause()
+        pixels = canvas.drawing.pixels
+        assert (pixels[20, 10:21] == 255).all() and not pixels[8:19].any()
+        assert pilot.app.mouse_captured is None
+        await pilot.press("u")
+        await pilot.pause()
+        assert (canvas.drawing.pixels[6, 4:11] == 255).all() and not canvas.drawing.pixels[12:].any()
+        await pilot.press("u")
+        await pilot.pause()
+        assert not canvas.drawing.pixels.any()

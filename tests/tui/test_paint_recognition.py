@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import numpy as np
+import pytest
+from pilot_helpers import drag_to
 
 from mnist.normalize import normalize
-from tui.screens.paint import PaintScreen
+from tui.screens.paint import SURE_FROM, PaintScreen
 from tui.widgets.canvas import Canvas
 from tui.widgets.preview import Preview
 from tui.widgets.probabilities import Probabilities
@@ -96,9 +98,59 @@ async def test_a_stroke_is_recognized_as_it_is_drawn(make_app):
         canvas = screen.query_one(Canvas)
         await pilot.mouse_down(canvas, offset=canvas.offset_of(4, 4))
         for col in range(6, 24):
-            await pilot.hover(canvas, offset=canvas.offset_of(4 + col // 2, col))
+            await drag_to(pilot, canvas, canvas.offset_of(4 + col // 2, col))
         await pilot.mouse_up(canvas, offset=canvas.offset_of(24, 24))
         await pilot.pause()
         assert len(screen.latencies) >= 10 and len(screen.compute_times) >= 10
         expected = screen.app.model.predict_proba(normalize(screen.drawing.pixels))[0]
         assert screen.prediction == str(int(np.argmax(expected)))
+
+
+def confidence_text(screen) -> str:
+    """What the Paint screen says next to the digit."""
+    return str(screen.query_one("#confidence").render())
+
+
+async def test_a_dab_or_a_short_line_asks_to_keep_drawing(make_app):
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen = pilot.app.screen
+        canvas = screen.query_one(Canvas)
+        await pilot.click(canvas, offset=canvas.offset_of(14, 14))  # a dab
+        await pilot.pause()
+        assert screen.drawing.pixels.any()
+        assert screen.prediction == "" and "Keep drawing" in confidence_text(screen)
+        assert screen.query_one(Probabilities).probabilities is None
+        await pilot.press("3", "space")  # the biggest brush's dab
+        await pilot.press("c", "1", "p", "l", "l", "l", "p")  # a 3-pixel stroke
+        await pilot.pause()
+        assert screen.prediction == "" and "Keep drawing" in confidence_text(screen)
+        await pilot.press("c", "p", *"j" * 12, "p")  # a 13-pixel stroke: a digit, a 1
+        await pilot.pause()
+        assert screen.prediction == "1" and "sure it is a 1" in confidence_text(screen)
+
+
+class FixedModel:
+    """Stands in for the network: the same probabilities for any image."""
+
+    def __init__(self, probabilities: list[float]) -> None:
+        self.probabilities = np.array([probabilities], dtype=np.float32)
+        self.metadata: dict = {}
+
+    def predict_proba(self, images, batch_size: int = 2048) -> np.ndarray:
+        return self.probabilities.copy()
+
+
+@pytest.mark.parametrize("top, says", [(SURE_FROM - 0.01, "not sure: 4 or 9?"),
+                                       (SURE_FROM + 0.01, "sure it is a 4")])
+async def test_a_low_top_probability_says_not_sure_and_names_the_top_two(make_app, top, says):
+    probabilities = [0.0] * 10
+    probabilities[4], probabilities[9] = top, 1.0 - top - 0.08
+    probabilities[7] = 0.08
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        pilot.app.model = FixedModel(probabilities)
+        screen = pilot.app.screen
+        await pilot.press("p", *"j" * 10, "p")
+        await pilot.pause()
+        assert screen.prediction == "4"
+        assert says in confidence_text(screen)
+        assert ("sure it is" in confidence_text(screen)) == (top >= SURE_FROM)

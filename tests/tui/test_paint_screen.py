@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pilot_helpers import wait_for
 from rich.console import Console
 from textual.widgets import Static
 
@@ -158,3 +159,26 @@ async def test_theme_change_repaints_in_the_new_colours(make_app):
         light = canvas._get_palette()
         assert light.colours[0] != dark_paper
         assert any(seg.style.bgcolor == light.colours[0] for seg in canvas.render_line(0))
+
+
+async def test_notifications_wait_while_the_terminal_is_too_small(make_app, tmp_path,
+                                                                  monkeypatch):
+    """At 70x20 without MNIST, `r` raises a long "MNIST not found" notification: it must not
+    cover the too-small message (every character of it stays on screen), and it shows once the
+    terminal is large enough."""
+    from textual.widgets._toast import Toast
+
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path))  # an empty folder; the cache is empty too
+    async with make_app().run_test(size=(70, 20), notifications=True) as pilot:
+        await pilot.press("r")
+        await wait_for(pilot, lambda: pilot.app.dataset_state == "missing")
+        await pilot.pause(0.3)
+        assert any(n.message == pilot.app.dataset_error for n in pilot.app._notifications)
+        message = pilot.app.screen.query_one(TooSmall)
+        shown = "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
+        for line in str(message.render()).splitlines():
+            assert line in shown, line
+        assert not any(toast.display and toast.region.area for toast in pilot.app.query(Toast))
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause(0.3)
+        assert any(toast.display and toast.region.area for toast in pilot.app.query(Toast))

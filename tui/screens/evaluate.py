@@ -3,7 +3,8 @@
 Layout (evaluate.tcss): a model chooser with a progress bar on top; then the accuracy (large)
 over the confusion matrix, the misclassified-image browser, and per-digit precision, recall and
 F1 with the most confused pairs. Side by side from 120 columns; below 120 the per-digit table
-sits under the others (the body scrolls).
+sits under the others, and below `STACK_BELOW` columns the browser too (the body scrolls, and
+follows the browser when its keys are used).
 
 Evaluation runs in a thread worker (group "evaluate", exclusive: choosing another model cancels
 the running one) through `network.report.evaluate_with_progress`, which is
@@ -37,6 +38,9 @@ from tui.widgets.dropdown import Dropdown
 from tui.widgets.gallery import MistakeGallery, Thumb
 from tui.widgets.mistakes import MistakeBrowser
 
+STACK_BELOW = 88
+"""Narrower terminals put the browser under the matrix: the matrix (55 columns with the blank
+between four-digit counts), the browser (30) and the gaps (3) need 88 side by side."""
 ACTIVE = "@active"
 """Chooser value for 'the app's active model'."""
 HELP = """\
@@ -114,10 +118,8 @@ class EvaluateScreen(DigitsScreen):
         self._fit(event.size.width)
 
     def _fit(self, width: int) -> None:
-        """Roomier matrix cells (a blank between four-digit counts) from 130 columns."""
-        roomy = width >= 130
-        self.query_one(ConfusionMatrix).set_cell_width(5 if roomy else 4)
-        self.query_one("#accuracy-row").set_class(roomy, "-roomy")
+        """The browser under the matrix when the two do not fit side by side."""
+        self.set_class(width < STACK_BELOW, "-stacked")
 
     def on_mount(self) -> None:
         """Follow the active model and the dataset."""
@@ -255,7 +257,8 @@ class EvaluateScreen(DigitsScreen):
             f"% accuracy\n{ev.n - wrong:,} of {ev.n:,} right\n{wrong:,} mistakes")
         self.query_one(ConfusionMatrix).set_matrix(ev.confusion)
         table = Table(title="per digit", expand=False, box=None, padding=(0, 1), pad_edge=False,
-                      header_style="bold", title_style="dim", title_justify="left")
+                      collapse_padding=True, header_style="bold", title_style="dim",
+                      title_justify="left")
         for column in ("digit", "prec", "recall", "F1", "n"):
             table.add_column(column, justify="right")
         support = ev.confusion.sum(axis=1)
@@ -273,18 +276,22 @@ class EvaluateScreen(DigitsScreen):
     def action_step(self, delta: int) -> None:
         """Next or previous mistake."""
         self.browser.step(delta)
+        self.browser.scroll_visible()
 
     def action_true_digit(self, step: int) -> None:
         """Cycle the true-digit filter."""
         self.browser.cycle_true(step)
+        self.browser.scroll_visible()
 
     def action_predicted_digit(self, step: int) -> None:
         """Cycle the predicted-digit filter."""
         self.browser.cycle_predicted(step)
+        self.browser.scroll_visible()
 
     def action_clear_filters(self) -> None:
         """Show every mistake."""
         self.browser.clear_filters()
+        self.browser.scroll_visible()
 
     def on_confusion_matrix_cell_selected(self, message: ConfusionMatrix.CellSelected) -> None:
         """A clicked cell filters the browser (a diagonal cell: that true digit's mistakes)."""

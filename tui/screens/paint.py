@@ -29,7 +29,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Static
 
 from mnist.drawing import Drawing
-from mnist.normalize import is_blank, normalize
+from mnist.normalize import MIN_INK_SPAN, ink_span, is_blank, normalize
 from tui.screens.base import DigitsScreen
 from tui.widgets.canvas import Canvas
 from tui.widgets.preview import Preview
@@ -39,6 +39,11 @@ FULL_CANVAS_SIZE = (92, 34)
 """Smallest terminal (columns, rows) that gets the full-scale grid."""
 HINT = "Draw a digit on the grid:\nmouse, or arrows + space (? for help)."
 MOUSE_TIP = "Left button paints, right button erases."
+KEEP_DRAWING = "Keep drawing: a dab or a short\nline is not a digit yet."
+SURE_FROM = 0.7
+"""Below this top probability the screen says "not sure: 4 or 9?" instead of "sure it is a 4".
+On MNIST's test set the shipped model is below it for 60 of 10,000 digits and wrong for 21 of
+those (35%); at or above it, wrong for 31 of 9,940 (0.3%)."""
 
 HELP = """\
 Mouse: hold the left button and drag to paint, the right button to erase.
@@ -161,6 +166,8 @@ class PaintScreen(DigitsScreen):
             image, message = None, "No model loaded."
         elif is_blank(pixels):
             image = None
+        elif ink_span(pixels) < MIN_INK_SPAN:
+            image, message = None, KEEP_DRAWING
         else:
             image = normalize(pixels)
             try:
@@ -183,15 +190,17 @@ class PaintScreen(DigitsScreen):
             digit.update("")
             self._set_text("#confidence", message, layout=False)
             return
-        order = np.argsort(probs)[::-1]
+        order = np.argsort(-probs, kind="stable")  # equal ones (often 0.0) in digit order
         best, second = int(order[0]), int(order[1])
         digit.update(str(best))
-        self._set_text(
-            "#confidence",
-            f"[b]{probs[best] * 100:.1f}%[/b] sure it is a {best}\n"
-            f"[dim]next: {second} ({probs[second] * 100:.1f}%)[/dim]",
-            layout=False,
-        )
+        if probs[best] < SURE_FROM:
+            text = (f"[b]not sure: {best} or {second}?[/b]\n"
+                    f"[dim]{best} ({probs[best] * 100:.1f}%), {second} "
+                    f"({probs[second] * 100:.1f}%)[/dim]")
+        else:
+            text = (f"[b]{probs[best] * 100:.1f}%[/b] sure it is a {best}\n"
+                    f"[dim]next: {second} ({probs[second] * 100:.1f}%)[/dim]")
+        self._set_text("#confidence", text, layout=False)
 
     def _set_text(self, selector: str, text: str, layout: bool = True) -> None:
         """Show `text` in the Static `selector`, doing nothing if it is shown already.

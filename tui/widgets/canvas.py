@@ -9,7 +9,10 @@ Two scales, chosen by whoever lays the screen out (`Canvas.compact`):
 Mouse: left button paints (erases when the eraser is on), right button erases. A stroke captures
 the mouse, so motion outside the grid still arrives; every point goes to `Drawing.line_to`, which
 fills gaps between fast motion events and clips off-grid cells. The stroke ends on mouse up
-anywhere, when the capture is lost, on blur, or when the screen is suspended (`end_stroke`).
+anywhere, when the capture is lost, on blur, or when the screen is suspended (`end_stroke`). A
+button released outside the terminal is never reported, so the stroke also ends at the first
+motion reported with no button held (terminals report the buttons held with every motion) and,
+failing that, at the next press, which starts a new stroke.
 In compact mode a terminal row holds two pixel rows. With pixel-precise mouse reports
 (`pointer_y` has a fraction) the half under the pointer is used; otherwise the half is chosen by
 the direction of vertical motion: entering a row from above paints its top pixel, from below its
@@ -268,6 +271,7 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         if event.button not in (1, 3):
             return
         event.stop()
+        self.end_stroke()  # its release was lost (outside the terminal): it ends here
         self._settle()
         self._stroking = True
         self._stroke_erase = event.button == 3 or self.eraser
@@ -277,10 +281,14 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         self._stroke_to(event)
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
-        """While a stroke is open, draw a line to the pointer (anywhere: the mouse is captured)."""
+        """While a stroke is open, draw a line to the pointer (anywhere: the mouse is captured);
+        a motion with no button held means the button was released where we could not see it."""
         if self._stroking:
             event.stop()
-            self._stroke_to(event)
+            if event.button == 0:
+                self.end_stroke()
+            else:
+                self._stroke_to(event)
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
         """End the stroke, wherever the button is released."""

@@ -4,7 +4,9 @@ Rows are the true digit, columns the predicted one. The diagonal (correct) cells
 towards the theme's success colour, the others towards its error colour; `network.report.
 shade_levels` says how strongly (diagonal and confusions scaled separately). Zero cells show a
 faint dot. Clicking a cell posts `ConfusionMatrix.CellSelected(true, predicted)`. `cell` is the
-width of a cell: 4 columns fit 80-column terminals; 5 leave a blank between four-digit counts.
+width of a cell: one column more than the longest count has digits (at least `MIN_CELL`), so
+there is always a blank between two counts: 5 for MNIST's test set, whose digits have up to
+1,135 images each.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from textual.widget import Widget
 
 from network.report import shade_levels
 
-CELL = 4
-"""Columns per cell by default (counts up to 9999, right-aligned)."""
+MIN_CELL = 5
+"""Fewest columns per cell: counts of up to four digits, right-aligned, after a blank column."""
 GUTTER = 3
 """Columns of the row labels ('4 │')."""
 LEVELS = 5
@@ -72,13 +74,7 @@ class ConfusionMatrix(Widget):
         self._counts = np.zeros((10, 10), dtype=np.int64)
         self._levels = np.zeros((10, 10), dtype=np.int64)
         self._empty = True
-        self.cell = CELL
-
-    def set_cell_width(self, cell: int) -> None:
-        """Columns per cell (4 or more)."""
-        if cell != self.cell:
-            self.cell = max(cell, 4)
-            self.refresh(layout=True)
+        self.cell = MIN_CELL
 
     @property
     def counts(self) -> np.ndarray:
@@ -93,6 +89,7 @@ class ConfusionMatrix(Widget):
         else:
             self._counts = np.asarray(confusion, dtype=np.int64)
             self._empty = False
+        self.cell = max(MIN_CELL, len(str(int(self._counts.max(initial=0)))) + 1)
         self._levels = shade_levels(self._counts, LEVELS)
         self.refresh(layout=True)
 

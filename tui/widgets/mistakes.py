@@ -31,7 +31,7 @@ class MistakeBrowser(Vertical):
 
     DEFAULT_CSS = """
     MistakeBrowser {
-        width: 32;
+        width: 30;
         height: auto;
     }
     MistakeBrowser > Horizontal {

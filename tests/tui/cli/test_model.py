@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from mnist.imagefile import write_pgm, write_text_art
+from network.inputs import as_rows, scale_into
 from network.store import load_model, read_metadata, shipped_model_path
 
 
@@ -146,17 +147,41 @@ def test_diverging_run_saves_nothing(tmp_path, mnist_dir):
 # -- eval ------------------------------------------------------------------------------------------
 
 
-def test_shipped_model_accuracy_is_what_its_metadata_claims(mnist_dir):
+def _images_a_blas_kernel_could_flip(model, images, logit_error) -> int:
+    """How many of `images` have top-two logits close enough that float32 rounding on another
+    machine could swap them: z_top - z_j <= 2 (bound_top + bound_j) for some other class j,
+    with the probabilistic bound at lam = 10 (exceeded with probability below 2e-22 a sum)."""
+    x = scale_into(as_rows(images), model.scaling, np.empty((len(images), 784), np.float32))
+    z = model.logits(x).astype(np.float64)
+    bound = logit_error(model, x, probable=10.0, dtype=np.float32)
+    rows = np.arange(len(z))
+    top = z.argmax(axis=1)
+    close = z[rows, top][:, None] - z <= 2 * (bound[rows, top][:, None] + bound)
+    close[rows, top] = False
+    return int(close.any(axis=1).sum())
+
+
+def test_shipped_model_accuracy_is_what_its_metadata_claims(mnist_dir, mnist_data,
+                                                            float32_error):
+    """The metadata's 99.48% was measured on another machine (OpenBLAS SkylakeX kernels): here
+    only the images whose top-two logits lie within float32 rounding of each other may differ.
+    With the shipped model there are none: the closest pair of logits is 2.2 times that far
+    apart (and 44 times at lam = 1), so every x86-64 kernel should give 9,948."""
     result = digits(
         "eval", "--json", "--model", str(shipped_model_path()), env={"MNIST_DIR": str(mnist_dir)}
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     meta = read_metadata(shipped_model_path())
-    assert report["accuracy"] == meta["test_accuracy"] == report["claimed_accuracy"]
-    assert report["accuracy"] >= 0.992
-    assert report["confusion"] == meta["confusion"]
+    assert report["claimed_accuracy"] == meta["test_accuracy"]
     assert meta["preset"] == "best" and meta["command"].startswith("digits train")
+    flippable = _images_a_blas_kernel_could_flip(load_model(shipped_model_path()),
+                                                 mnist_data.test_images, float32_error[0])
+    claimed = round(meta["test_accuracy"] * report["n"])
+    assert abs(report["correct"] - claimed) <= flippable
+    moved = np.abs(np.array(report["confusion"]) - np.array(meta["confusion"])).sum()
+    assert moved <= 2 * flippable
+    assert report["accuracy"] >= 0.992
 
 
 def test_eval_text_output(mnist_dir):
@@ -283,4 +308,5 @@ def test_predict_uses_the_same_normalization_as_the_canvas(tmp_path, sample_digi
     np.save(tmp_path / "c.npy", image)
     result = digits("predict", "--json", str(tmp_path / "c.npy"))
     expected = load_model(shipped_model_path()).predict_proba(normalize(image))[0]
+    # Same machine and kernel, one image each: only JSON's rounding to 6 decimals (5e-7) differs.
     np.testing.assert_allclose(json.loads(result.stdout)["probabilities"], expected, atol=1e-6)
