@@ -220,8 +220,8 @@ def ink_span(image: np.ndarray, threshold: float = 32.0) -> int:
     """How far the ink of an (H, W) 0..255 image reaches: the longer side, in pixels, of the
     bounding box of the pixels more than `threshold` above the paper level (0 when blank).
 
-    The paper level and the scale are those of `normalize`: the median of the border for
-    images at least 8 pixels on each side, else 0. NaN/inf or non-2-D input raises MnistError.
+    The paper level and the scale are those of `normalize` (`mnist.paper.paper_level`).
+    NaN/inf or non-2-D input raises MnistError.
     """
     arr = _check(image)
     bg = _background(arr)
