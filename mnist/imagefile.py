@@ -7,8 +7,8 @@ directory, truncated, absurd header, NaN, an object array...) raises MnistError 
 naming the file; no other exception escapes, whatever the bytes.
 
 * PGM (P2 plain / P5 binary, maxval up to 65535, ``#`` comments): scaled to 0..255 by maxval.
-  Paper is usually light, so by default an image whose 1-pixel border is mostly light (mean above
-  maxval / 2) is inverted; ``invert=True/False`` forces it (the CLI's ``--invert``).
+  Paper is usually light; by default an image whose paper is light (`mnist.paper.light_is_paper`:
+  its four corners and its 1-pixel border, averaged, are lighter than mid-grey) is inverted; ``invert=True/False`` forces it (the CLI's ``--invert``).
 * .npy: a 2-D image or a 3-D (N, H, W) stack, bool/int/float, values 0..255 or 0..1 (a file
   whose maximum is <= 1 is multiplied by 255). Never unpickled; the header is checked against the
   file size before anything is allocated. An (H, W, 3) or (H, W, 4) array is a colour image, not
@@ -31,6 +31,7 @@ import numpy as np
 
 from mnist.errors import MnistError
 from mnist.fileio import open_regular, read_limited
+from mnist.paper import light_is_paper
 
 Image = tuple[int | None, np.ndarray]
 
@@ -155,11 +156,14 @@ def _pgm_raster(data: bytes, magic: bytes, w: int, h: int, maxval: int, pos: int
 
 
 def _to_ink(pixels: np.ndarray, maxval: int, invert: bool | None) -> np.ndarray:
-    """(H, W) PGM levels -> (H, W) float32 0..255 ink, inverted if forced or the border is light."""
-    if invert is None:
-        border = np.concatenate((pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]))
-        invert = float(border.mean()) > maxval / 2.0
+    """(H, W) PGM levels -> (H, W) float32 0..255 ink, inverted if forced or the paper is light.
+
+    Auto (invert=None): `mnist.paper.light_is_paper`, which still finds the paper of a digit
+    cropped tight to its ink, where most of the border may be ink.
+    """
     img = pixels.astype(np.float32) * np.float32(255.0 / maxval)
+    if invert is None:
+        invert = light_is_paper(img)
     return np.float32(255.0) - img if invert else img
 
 

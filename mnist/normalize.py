@@ -25,14 +25,13 @@ import numpy as np
 from scipy import ndimage
 
 from mnist.errors import MnistError
+from mnist.paper import paper_level
 
 SIZE = 28
 BOX = 20
 CENTRE = 14.0
 #: Images whose ink box is longer than this are block-averaged before the exact resample.
 _BLOCK_ABOVE = 4 * BOX
-#: Only images at least this big on both sides get their border treated as "paper".
-_MIN_BORDER_SIDE = 8
 
 
 def _check(image: object, what: str = "image") -> np.ndarray:
@@ -68,42 +67,39 @@ def to_ink_255(image: np.ndarray) -> np.ndarray:
 
 
 def _background(arr: np.ndarray) -> float:
-    """Paper level of an (H, W) image: median of its 1-pixel border, 0 for small images."""
-    h, w = arr.shape
-    if min(h, w) < _MIN_BORDER_SIDE:
-        return 0.0
-    border = np.concatenate((arr[0], arr[-1], arr[1:-1, 0], arr[1:-1, -1])).astype(np.float64)
-    if not border.any():
-        return 0.0
-    k = border.size // 2
-    return float(min(max(np.partition(border, k)[k], 0.0), 255.0))
+    """Paper level of an (H, W) ink image, 0..255: `mnist.paper.paper_level` (Otsu's lower class,
+    capped by the border's median), so a digit cropped tight to its ink still has paper."""
+    return paper_level(arr)
+
+
+def _contrast(arr: np.ndarray) -> tuple[float, float]:
+    """(paper level, how far the inkiest pixel of an (H, W) image rises above it), both 0..255."""
+    bg = _background(arr)
+    return bg, max(0.0, min(float(arr.max()), 255.0) - bg)
 
 
 def is_blank(image: np.ndarray, threshold: float = 32.0) -> bool:
-    """True when an (H, W) 0..255 ink image has no pixel above `threshold` (above the paper level).
+    """True when no pixel of an (H, W) 0..255 ink image rises more than `threshold` grey levels
+    above the paper level: no ink contrast anywhere, whatever the border holds.
 
     Callers show a hint instead of a guess for blank drawings. NaN/inf raise MnistError.
     """
-    arr = _check(image)
-    bg = _background(arr)
-    peak = min(float(arr.max()), 255.0)
-    if bg >= 255.0:
-        return True
-    return (peak - bg) * 255.0 / (255.0 - bg) <= threshold
+    return _contrast(_check(image))[1] <= threshold
 
 
 def ink_problem(image: np.ndarray, threshold: float = 32.0) -> str | None:
     """Why an (H, W) 0..255 ink image cannot be recognized, or None when it can.
 
-    "blank (no ink)" when `is_blank`; "all ink (no background)" when every pixel is at least
-    half ink. NaN/inf or non-2-D input raises MnistError.
+    Without ink contrast (see `is_blank`) the image is "all ink (no background)" when its one
+    level is at least half ink, else "blank (no ink)". An image with contrast is a digit, even
+    when ink covers most of it or all of its border. NaN/inf or non-2-D input raises MnistError.
     """
-    arr = _check(image)
-    if float(arr.min()) >= 128.0:
+    bg, contrast = _contrast(_check(image))
+    if contrast > threshold:
+        return None
+    if bg >= 128.0:
         return "all ink (no background to tell a digit from)"
-    if is_blank(arr, threshold):
-        return "blank (no ink)"
-    return None
+    return "blank (no ink)"
 
 
 def _scale(long_side: int) -> float:
@@ -180,9 +176,9 @@ def normalize(image: np.ndarray) -> np.ndarray:
 
     Returns a (28, 28) float32 array in [0, 255]: the ink's bounding box scaled to a 20 px long
     side (aspect kept) and whole-pixel translated so its centre of mass is at index (14, 14)
-    (clamped so no ink leaves the field). Values outside 0..255 are clipped; for images at least
-    8 px on each side the median of the border is taken as the paper level and removed. An image
-    without ink returns all zeros. Non-2-D, empty, non-real or NaN/inf input raises MnistError.
+    (clamped so no ink leaves the field). Values outside 0..255 are clipped; the paper level
+    (`mnist.paper.paper_level`: 0 on the canvas and in MNIST) is removed and the rest stretched
+    back to 0..255. An image without ink returns all zeros. Non-2-D, empty, non-real or NaN/inf input raises MnistError.
     """
     arr = _check(image)
     out = np.zeros((SIZE, SIZE), dtype=np.float32)
@@ -224,8 +220,8 @@ def ink_span(image: np.ndarray, threshold: float = 32.0) -> int:
     """How far the ink of an (H, W) 0..255 image reaches: the longer side, in pixels, of the
     bounding box of the pixels more than `threshold` above the paper level (0 when blank).
 
-    The paper level and the scale are those of `normalize`: the median of the border for
-    images at least 8 pixels on each side, else 0. NaN/inf or non-2-D input raises MnistError.
+    The paper level and the scale are those of `normalize` (`mnist.paper.paper_level`).
+    NaN/inf or non-2-D input raises MnistError.
     """
     arr = _check(image)
     bg = _background(arr)
