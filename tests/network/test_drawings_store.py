@@ -1,0 +1,240 @@
+"""The drawings store: what is kept, the files it is kept in, and that nothing kept is ever lost
+(a crash mid-save, a full disk, a damaged file)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist.idx import read_idx
+from network.drawings import (
+    INDEX,
+    DrawingsError,
+    add_drawings,
+    clear_drawings,
+    drawings_dir,
+    export_drawings,
+    import_drawings,
+    load_drawings,
+    relabel_drawing,
+    remove_drawings,
+    training_images,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def digit_image(seed: int) -> np.ndarray:
+    """A (28, 28) uint8 canvas with a random blob of ink (never blank)."""
+    rng = np.random.default_rng(seed)
+    image = np.zeros((28, 28), np.uint8)
+    r, c = rng.integers(4, 20, size=2)
+    image[r:r + 6, c:c + 3] = rng.integers(128, 256, size=(6, 3))
+    return image
+
+
+def test_kept_drawings_round_trip_with_their_records():
+    """Raw canvas, label, time and guess are kept, in IDX files plus a JSON index."""
+    images = [digit_image(i) for i in range(3)]
+    add_drawings(images, [7, 1, 7], [1, 1, None])
+    drawings = load_drawings()
+    assert len(drawings) == 3 and drawings.counts()[7] == 2
+    np.testing.assert_array_equal(drawings.images, np.stack(images))
+    assert [r.guess for r in drawings.records] == [1, 1, None]
+    assert all(r.time.endswith("+00:00") and r.source == "paint" for r in drawings.records)
+    folder = drawings_dir()
+    index = json.loads((folder / INDEX).read_text())
+    raw = read_idx(folder / index["images"]).array  # readable without digits: plain IDX
+    np.testing.assert_array_equal(raw, np.stack(images))
+    assert read_idx(folder / index["labels"]).array.tolist() == [7, 1, 7]
+
+
+def test_changes_relabel_remove_and_clear():
+    add_drawings([digit_image(i) for i in range(4)], [3, 3, 5, 3])
+    ids = [r.id for r in load_drawings().records]
+    relabel_drawing(ids[0], 8)
+    assert load_drawings().labels.tolist() == [8, 3, 5, 3]
+    assert remove_drawings([ids[1]]) == 1
+    assert remove_drawings(label=3) == 1
+    assert load_drawings().labels.tolist() == [8, 5]
+    with pytest.raises(DrawingsError, match="no drawing #"):
+        remove_drawings([ids[1]])
+    assert clear_drawings() == 2 and len(load_drawings()) == 0
+    add_drawings([digit_image(9)], [4])
+    assert load_drawings().records[0].id == ids[-1] + 1  # ids are never reused
+    files = sorted(p.name for p in drawings_dir().iterdir() if not p.name.startswith("."))
+    assert len(files) == 3  # the index and one generation of images and labels: no litter
+
+
+def test_blank_canvases_and_bad_labels_are_not_kept():
+    with pytest.raises(DrawingsError, match="blank"):
+        add_drawings([np.zeros((28, 28))], [1])
+    with pytest.raises(DrawingsError, match="0..9"):
+        add_drawings([digit_image(0)], [10])
+    assert len(load_drawings()) == 0
+
+
+def test_training_images_are_normalized_from_the_raw_canvas():
+    """The raw canvas is kept; the MNIST normalization is applied when training."""
+    from mnist.normalize import normalize
+
+    small = np.zeros((28, 28), np.uint8)
+    small[2:7, 2:4] = 255  # a small 1 in a corner
+    add_drawings([small], [1])
+    kept = load_drawings()
+    np.testing.assert_array_equal(kept.images[0], small)
+    expected = np.clip(np.rint(normalize(small)), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(training_images(kept)[0], expected)
+
+
+def test_export_then_import_moves_a_set(tmp_path):
+    add_drawings([digit_image(i) for i in range(3)], [0, 1, 2], [0, 7, 2])
+    before = load_drawings()
+    assert export_drawings(tmp_path) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "drawings-images-idx3-ubyte", "drawings-labels-idx1-ubyte", "drawings.json"]
+    other = tmp_path / "other-machine"
+    assert import_drawings(tmp_path, folder=other) == 3
+    after = load_drawings(other)
+    np.testing.assert_array_equal(after.images, before.images)
+    assert after.labels.tolist() == [0, 1, 2]
+    assert [r.guess for r in after.records] == [0, 7, 2]
+    assert after.checksum() == before.checksum()
+
+
+@pytest.mark.parametrize("damage", ["not-json", "truncated-images", "flipped-label",
+                                    "missing-file", "future-version", "wrong-count"])
+def test_a_damaged_file_is_one_line_with_how_to_recover_and_never_replaced(damage):
+    add_drawings([digit_image(i) for i in range(3)], [1, 2, 3])
+    folder = drawings_dir()
+    index_path = folder / INDEX
+    index = json.loads(index_path.read_text())
+    if damage == "not-json":
+        index_path.write_text("{ nope")
+    elif damage == "truncated-images":
+        path = folder / index["images"]
+        path.write_bytes(path.read_bytes()[:-5])
+    elif damage == "flipped-label":
+        path = folder / index["labels"]
+        data = bytearray(path.read_bytes())
+        data[-1] = 9
+        path.write_bytes(bytes(data))
+    elif damage == "missing-file":
+        (folder / index["images"]).unlink()
+    elif damage == "future-version":
+        index["version"] = 99
+        index_path.write_text(json.dumps(index))
+    else:
+        index["count"] = 5
+        index_path.write_text(json.dumps(index))
+    snapshot = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(DrawingsError) as info:
+        load_drawings()
+    message = str(info.value)
+    assert "\n" not in message
+    assert ("upgrade digits" in message) if damage == "future-version" else \
+        ("move the folder" in message and "digits drawings import" in message)
+    with pytest.raises(DrawingsError):  # a change is refused too: nothing is overwritten
+        add_drawings([digit_image(7)], [4])
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == snapshot
+
+
+class _FullDisk:
+    """A file object whose writes stop after a few bytes with ENOSPC, as on a full disk."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.real.close()
+
+    def write(self, data: bytes) -> int:
+        self.real.write(data[:10])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+
+@pytest.mark.parametrize("fault", ["enospc-on-write", "enospc-on-fsync", "interrupt"])
+def test_a_full_disk_or_an_interrupt_keeps_the_earlier_drawings(fault):
+    add_drawings([digit_image(i) for i in range(5)], [0, 1, 2, 3, 4])
+    folder = drawings_dir()
+    snapshot = {p.name: p.read_bytes() for p in folder.iterdir()}
+    expected: type[BaseException] = DrawingsError
+    with pytest.MonkeyPatch.context() as patch:
+        if fault == "enospc-on-write":
+            real_fdopen = os.fdopen
+            patch.setattr(os, "fdopen", lambda *a, **k: _FullDisk(real_fdopen(*a, **k)))
+        elif fault == "enospc-on-fsync":
+            def full(fd):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            patch.setattr(os, "fsync", full)
+        else:
+            real_replace = os.replace
+
+            def interrupted(src, dst):  # Ctrl-C after the new IDX files, before the index
+                if str(dst).endswith(INDEX):
+                    raise KeyboardInterrupt
+                real_replace(src, dst)
+            patch.setattr(os, "replace", interrupted)
+            expected = KeyboardInterrupt
+        with pytest.raises(expected) as info:
+            add_drawings([digit_image(9)], [9])
+    if expected is DrawingsError:
+        assert "No space left" in str(info.value) and "unchanged" in str(info.value)
+    kept = load_drawings()
+    assert kept.labels.tolist() == [0, 1, 2, 3, 4]
+    assert (folder / INDEX).read_bytes() == snapshot[INDEX]
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+    add_drawings([digit_image(9)], [9])  # and the next save works, cleaning up any orphan
+    assert load_drawings().labels.tolist() == [0, 1, 2, 3, 4, 9]
+    assert len([p for p in folder.iterdir() if p.name.endswith("-ubyte")]) == 2
+
+
+CRASH_SCRIPT = textwrap.dedent("""
+    import os, sys
+    import numpy as np
+    from network.drawings import add_drawings
+
+    image = np.zeros((28, 28), np.uint8)
+    image[5:20, 12:15] = 255
+    add_drawings([image] * 4, [1, 1, 7, 7])
+    real_replace = os.replace
+    step = int(sys.argv[1])
+    calls = []
+
+    def die(src, dst):  # the power goes out at the n-th rename of the next save
+        calls.append(dst)
+        if len(calls) == step:
+            os._exit(9)
+        real_replace(src, dst)
+
+    os.replace = die
+    add_drawings([image], [3])
+""")
+
+
+@pytest.mark.parametrize("step", [1, 2, 3])
+def test_a_process_killed_during_a_save_leaves_the_earlier_drawings(step, tmp_path):
+    """A real crash (os._exit) before each of the three renames of a save."""
+    script = tmp_path / "crash.py"
+    script.write_text(CRASH_SCRIPT)
+    result = subprocess.run([sys.executable, str(script), str(step)], capture_output=True,
+                            text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 9, result.stderr
+    kept = load_drawings()
+    assert kept.labels.tolist() == [1, 1, 7, 7]
+    add_drawings([kept.images[0]], [3])
+    assert load_drawings().labels.tolist() == [1, 1, 7, 7, 3]
