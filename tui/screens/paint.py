@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.markup import escape
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -52,6 +53,10 @@ down so moving draws a stroke (p again lifts it); e switches the tool to the era
 pen and the left button then erase); x erases at the cursor. 1/2/3 or [ ] set the brush size.
 c clears, u undoes the last stroke (64 levels), r loads a random MNIST test digit.
 
+Keeping drawings (to teach the network your handwriting, on the Drawings screen, F6): enter
+keeps the drawing as the guessed digit; t then a digit key, or a click on a digit's bar, keeps it
+as that digit. The canvas then clears for the next one. Blank canvases are never kept.
+
 The network sees the drawing normalized like MNIST: the ink's bounding box scaled to 20x20 and
 centred by its centre of mass (the preview on the right). A small digit in a corner works too.
 In the compact grid (small terminals) a character cell holds two pixels; without pixel-precise
@@ -72,6 +77,8 @@ class PaintScreen(DigitsScreen):
         Binding("c", "clear", "Clear"),
         Binding("u,ctrl+z", "undo", "Undo"),
         Binding("r", "random", "Random"),
+        Binding("enter", "keep", "Keep", tooltip="Keep the drawing as the guessed digit"),
+        Binding("t", "keep_as", "Keep as…", tooltip="Then a digit key: keep it as that digit"),
         Binding("question_mark", "app.help", "Keys", show=False),
         Binding("x", "erase", "Erase at cursor", show=False),
         Binding("1", "brush(1)", "Brush size 1", show=False),
@@ -98,6 +105,7 @@ class PaintScreen(DigitsScreen):
         self._want_random = False
         self._rng = np.random.default_rng()
         self._texts: dict[str, str] = {}  # what _set_text last showed, by selector
+        self._keep_pending = False  # `t` was pressed: the next key names the digit
 
     def compose_body(self) -> ComposeResult:
         """Grid and caption | prediction, bars and preview; status line below."""
@@ -338,6 +346,58 @@ class PaintScreen(DigitsScreen):
         """Undo the last stroke."""
         if not self.canvas.undo():
             self.notify("Nothing to undo.", timeout=2)
+
+    # -- keeping drawings ------------------------------------------------------------------------
+    def action_keep(self) -> None:
+        """Keep the drawing as the digit the network guesses."""
+        if self.prediction:
+            self.keep(int(self.prediction))
+        else:
+            self.notify("Nothing to keep: draw a digit first.", timeout=3)
+
+    def action_keep_as(self) -> None:
+        """The next key (a digit) says what to keep the drawing as."""
+        if is_blank(self.drawing.pixels):
+            self.notify("Nothing to keep: draw a digit first.", timeout=3)
+            return
+        self._keep_pending = True
+        self.notify("Keep as which digit? Press 0-9 (any other key cancels).", timeout=4)
+
+    def on_key(self, event: events.Key) -> None:
+        """After `t`, a digit key keeps the drawing as that digit; any other key cancels."""
+        if not self._keep_pending:
+            return
+        self._keep_pending = False
+        event.stop()
+        event.prevent_default()
+        if event.character is not None and event.character in "0123456789":
+            self.keep(int(event.character))
+        else:
+            self.notify("Not kept.", timeout=2)
+
+    def on_probabilities_chosen(self, message: Probabilities.Chosen) -> None:
+        """A click on a digit's bar keeps the drawing as that digit."""
+        if not is_blank(self.drawing.pixels):
+            self.keep(message.digit)
+
+    def keep(self, digit: int) -> None:
+        """Keep the drawing (with the current guess) as `digit`, then clear the canvas."""
+        from network.drawings import add_drawings
+        from network.errors import ModelError
+
+        pixels = self.drawing.pixels.copy()
+        if is_blank(pixels):
+            self.notify("Nothing to keep: the canvas is blank.", timeout=3)
+            return
+        guess = int(self.prediction) if self.prediction else None
+        try:
+            drawings = add_drawings([pixels], [digit], [guess])
+        except ModelError as exc:
+            self.notify(escape(str(exc)), title="Not kept", severity="error", timeout=10)
+            return
+        self.action_clear()
+        self.notify(f"Kept as {digit}: you have {drawings.counts()[digit]} of {digit} "
+                    f"({len(drawings)} drawings in all).", timeout=3)
 
     def action_random(self) -> None:
         """A random MNIST test digit (loads the dataset first; says so when it is missing)."""

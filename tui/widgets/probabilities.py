@@ -9,10 +9,13 @@ more) the rows are spaced by a blank line. Colours come from component classes (
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.geometry import Size
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -86,6 +89,25 @@ class Probabilities(Widget):
     def _spacing(self) -> int:
         """Rows per digit: 2 when there is room for a blank line between bars, else 1."""
         return 2 if self.size.height >= 2 * N_CLASSES - 1 else 1
+
+    @dataclass
+    class Chosen(Message):
+        """A digit's bar was clicked."""
+
+        digit: int
+
+    def digit_at(self, y: int) -> int | None:
+        """The digit whose bar is on row `y`, or None for a spacer row."""
+        digit, gap = divmod(y, self._spacing())
+        return digit if not gap and 0 <= digit < N_CLASSES else None
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a bar posts `Chosen` with its digit."""
+        offset = event.get_content_offset(self)
+        digit = self.digit_at(offset.y) if offset is not None else None
+        if digit is not None:
+            event.stop()
+            self.post_message(self.Chosen(digit))
 
     def render_line(self, y: int) -> Strip:
         """Row `y`: the label, the bar and the percentage of one digit (or a spacer row)."""

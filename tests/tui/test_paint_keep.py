@@ -1,0 +1,89 @@
+"""Keeping drawings from the Paint screen: enter keeps the guess, t then a digit (or a click on a
+digit's bar) keeps the digit named; the canvas clears; blank canvases are never kept."""
+
+from __future__ import annotations
+
+from network.drawings import load_drawings
+from pilot_helpers import wait_for
+
+from tui.screens.help import HelpScreen, bindings_table
+from tui.widgets.canvas import Canvas
+from tui.widgets.probabilities import Probabilities
+
+
+async def draw_one(pilot) -> None:
+    """Draw a vertical stroke (a 1) with the keyboard: pen down, move, pen up."""
+    await pilot.press("escape")
+    for _ in range(6):
+        await pilot.press("up")
+    await pilot.press("p", *["down"] * 12, "p")
+    await pilot.pause()
+
+
+async def test_keep_twenty_drawings_with_both_keys(make_app, test_digits):
+    images, labels = test_digits
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen = pilot.app.screen
+        canvas = screen.query_one(Canvas)
+        await draw_one(pilot)
+        assert screen.prediction != ""
+        await pilot.press("enter")  # keeps the drawn 1 as the guess
+        await pilot.pause()
+        assert canvas.drawing.pixels.max() == 0  # cleared for the next one
+        await draw_one(pilot)
+        await pilot.press("t", "7")  # the same stroke, kept as a 7 (a 7's stem)
+        await pilot.pause()
+        expected, guesses = [], []
+        for k in range(20):  # 20 more: MNIST test digits put on the canvas, both keys in turn
+            screen.show_image(images[k], "test digit")
+            await pilot.pause()
+            guess = int(screen.prediction)
+            if k % 2:
+                await pilot.press("enter")
+                expected.append(guess)
+            else:
+                await pilot.press("t", str(int(labels[k])))
+                expected.append(int(labels[k]))
+            guesses.append(guess)
+            await pilot.pause()
+        kept = load_drawings()
+        assert len(kept) == 22
+        assert kept.labels.tolist()[2:] == expected
+        assert [r.guess for r in kept.records][2:] == guesses
+        assert kept.records[1].label == 7 and kept.records[0].label == kept.records[0].guess
+        assert (kept.images[2] == images[0]).all()  # the raw canvas, not the normalized one
+
+
+async def test_click_on_a_bar_blank_canvas_and_cancelled_t(make_app, test_digits):
+    images, _ = test_digits
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen = pilot.app.screen
+        await pilot.press("enter", "t", "3")  # blank canvas: nothing kept
+        await pilot.pause()
+        assert len(load_drawings()) == 0
+        screen.show_image(images[0], "test digit")
+        await pilot.pause()
+        await pilot.press("t", "x")  # not a digit: cancelled, nothing kept, canvas kept
+        await pilot.pause()
+        assert len(load_drawings()) == 0 and screen.drawing.pixels.max() > 0
+        bars = screen.query_one(Probabilities)
+        row = next(y for y in range(bars.size.height) if bars.digit_at(y) == 5)
+        await pilot.click(Probabilities, offset=(3, row))
+        await pilot.pause()
+        kept = load_drawings()
+        assert kept.labels.tolist() == [5]
+        assert screen.drawing.pixels.max() == 0
+
+
+async def test_keys_are_in_the_footer_and_the_help(make_app):
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        keys = {b.binding.key: b.binding.description
+                for b in pilot.app.screen.active_bindings.values() if b.binding.show}
+        assert keys.get("enter") == "Keep" and keys.get("t") == "Keep as…"
+        paint = pilot.app.screen
+        actions = list(bindings_table(paint, "keys").columns[1].cells)
+        assert "Keep" in actions and "Keep as…" in actions
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
+        text = " ".join(str(s.render()) for s in pilot.app.screen.query("#help-extra"))
+        assert "t then a digit" in text
