@@ -11,10 +11,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from tui.cli import common, data, drawings, evaluate, predict, train
+from tui.cli import common, data, drawings, evaluate, predict, teach, train
 
 # Subcommand modules: each has register(subparsers) that adds its parser(s) and sets `func`.
-SUBCOMMANDS = (train, evaluate, predict, data, drawings)
+SUBCOMMANDS = (train, evaluate, predict, data, drawings, teach)
 
 
 def build_parser() -> argparse.ArgumentParser:

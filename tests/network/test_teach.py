@@ -1,0 +1,104 @@
+"""Teach: the training loop fine-tunes (start_from, sampler), the held-out split, the honest
+before/after, the taught model's metadata, and the base model left untouched."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from network.config import TrainConfig
+from network.drawings import add_drawings, load_drawings
+from network.errors import ModelError
+from network.mlp import MLP
+from network.teach import TeachConfig, split_drawings, taught_metadata, teach
+from network.train import train
+
+SMALL = TeachConfig(epochs=1, mnist_per_epoch=1000, drawing_share=0.2, batch_size=64)
+
+
+def blobs(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n (28, 28) uint8 images of two separable classes (ink on the left / on the right)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, size=n)
+    images = rng.integers(0, 40, size=(n, 28, 28)).astype(np.uint8)
+    for i, label in enumerate(labels):
+        images[i, 8:20, (4 if label == 0 else 18):(10 if label == 0 else 24)] = 250
+    return images, labels
+
+
+def test_start_from_trains_a_copy_and_the_sampler_chooses_the_rows():
+    images, labels = blobs()
+    config = TrainConfig(hidden=(16,), epochs=2, batch_size=32, seed=3)
+    base = train(config, images, labels).model
+    before = base.params.copy()
+    seen: list[int] = []
+
+    def sampler(rng: np.random.Generator) -> np.ndarray:
+        order = rng.permutation(50)  # only the first 50 rows, every epoch
+        seen.extend(order.tolist())
+        return order
+
+    result = train(config, images, labels, start_from=base, sampler=sampler)
+    assert result.ok and result.samples_seen == 100
+    assert set(seen) == set(range(50))
+    np.testing.assert_array_equal(base.params, before)  # the base model is never changed
+    assert not np.array_equal(result.model.params, before)
+    with pytest.raises(ModelError, match="sampler"):
+        train(config, images, labels, start_from=base,
+              sampler=lambda rng: np.array([0, 10**6]))
+
+
+def test_held_out_split_is_stratified_and_never_takes_a_digits_only_drawing():
+    labels = np.array([0] * 10 + [1] * 5 + [2] * 1 + [3] * 2)
+    trained, held = split_drawings(labels, 0.2, seed=1)
+    assert sorted(np.concatenate([trained, held]).tolist()) == list(range(labels.size))
+    assert np.bincount(labels[held], minlength=4).tolist() == [2, 1, 0, 0]
+    again, _ = split_drawings(labels, 0.2, seed=1)
+    np.testing.assert_array_equal(trained, again)
+
+
+@pytest.fixture
+def kept_drawings(mnist_data):
+    """40 drawings: 4 per digit, MNIST training digits (shifted, so the raw canvas differs)."""
+    picks = np.concatenate([np.flatnonzero(mnist_data.train_labels == d)[:4] for d in range(10)])
+    images = np.roll(mnist_data.train_images[picks], 2, axis=2)
+    add_drawings(list(images), mnist_data.train_labels[picks].tolist())
+    return load_drawings()
+
+
+def test_teach_measures_before_and_after_on_held_out_drawings_and_mnist(
+        mnist_data, kept_drawings):
+    base = MLP((784, 32, 10), rng=0)
+    base.metadata = {"config": {"augmentation": {"rotate": 5.0}}}
+    events = []
+    outcome = teach(base, kept_drawings, mnist_data.train_images, mnist_data.train_labels,
+                    mnist_data.test_images[:500], mnist_data.test_labels[:500], SMALL,
+                    on_progress=events.append)
+    assert outcome.result.ok and events and events[-1].kind == "epoch"
+    assert outcome.held_out.size == 10 and outcome.trained.size == 30  # one per digit held out
+    assert outcome.train_config.augment and outcome.train_config.augmentation.rotate == 5.0
+    # an epoch: 1000 MNIST rows plus the drawings making up 20% of it
+    assert outcome.result.samples_seen == 1000 + 250
+    untrained = base.predict(mnist_data.test_images[:500]) == mnist_data.test_labels[:500]
+    assert outcome.before.mnist == pytest.approx(float(untrained.mean()))
+    assert outcome.after.mnist > outcome.before.mnist  # an untrained model learns
+    meta = taught_metadata(outcome, kept_drawings, {"name": "base"}, command="test")
+    assert meta["preset"] == "teach" and meta["base_model"] == {"name": "base"}
+    assert meta["drawings"]["count"] == 40
+    assert meta["drawings"]["sha256"] == kept_drawings.checksum()
+    assert meta["drawings"]["held_out"] == 10
+    assert meta["teach"]["after"] == outcome.after.to_dict()
+    assert meta["architecture"] == base.architecture()
+
+
+def test_teach_cancels_and_refuses_without_drawings(mnist_data, kept_drawings):
+    base = MLP((784, 16, 10), rng=0)
+    outcome = teach(base, kept_drawings, mnist_data.train_images, mnist_data.train_labels,
+                    config=SMALL, should_stop=lambda: True)
+    assert outcome.result.cancelled and outcome.after is None and outcome.model is None
+    from network.drawings import DrawingSet
+
+    with pytest.raises(ModelError, match="no drawings"):
+        teach(base, DrawingSet(), mnist_data.train_images, mnist_data.train_labels)
+    with pytest.raises(ModelError, match="epochs"):
+        TeachConfig(epochs=0).validate()
