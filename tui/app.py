@@ -1,7 +1,8 @@
-"""The digits Textual app: four screens (modes), the active model, and the dataset.
+"""The digits Textual app: five screens (modes), the active model, and the dataset.
 
 Screens are Textual modes, reachable from everywhere by a function key and by the command palette:
-F2 Paint, F3 Train, F4 Evaluate, F5 Models; F1 (or ?) shows the keys of the current screen.
+F2 Paint, F3 Train, F4 Evaluate, F5 Models, F6 Drawings; F1 (or ?) shows the keys of the current
+screen.
 
 Shared state lives here and reaches the screens through reactives that hold plain strings, never
 arrays: `model_id` changes when another model becomes active (screens read `app.model`), and
@@ -24,6 +25,7 @@ from textual.reactive import var
 from textual.screen import Screen
 
 from tui.screens.base import MIN_HEIGHT, MIN_WIDTH
+from tui.screens.drawings import DrawingsScreen
 from tui.screens.evaluate import EvaluateScreen
 from tui.screens.help import HelpScreen
 from tui.screens.models import ModelsScreen
@@ -31,7 +33,7 @@ from tui.screens.paint import PaintScreen
 from tui.screens.train import TrainScreen
 from tui.widgets.modal import CommandPalette
 
-SCREEN_KEYS = {"paint": "f2", "train": "f3", "evaluate": "f4", "models": "f5"}
+SCREEN_KEYS = {"paint": "f2", "train": "f3", "evaluate": "f4", "models": "f5", "drawings": "f6"}
 
 
 _startup_frozen = False  # gc.freeze() done (see DigitsApp._freeze_startup_objects)
@@ -47,6 +49,7 @@ class DigitsApp(App[None]):
         "train": TrainScreen,
         "evaluate": EvaluateScreen,
         "models": ModelsScreen,
+        "drawings": DrawingsScreen,
     }
     DEFAULT_MODE = "paint"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (MIN_WIDTH, "-normal"), (120, "-wide")]
@@ -58,6 +61,7 @@ class DigitsApp(App[None]):
         Binding("f3", "switch_mode('train')", "Train screen", show=False),
         Binding("f4", "switch_mode('evaluate')", "Evaluate screen", show=False),
         Binding("f5", "switch_mode('models')", "Models screen", show=False),
+        Binding("f6", "switch_mode('drawings')", "Drawings screen", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 

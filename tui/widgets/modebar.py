@@ -1,6 +1,6 @@
 """The bar at the top of every screen: the app's name and its screens, each clickable.
 
-    ✎ digits   F2 Paint   F3 Train   F4 Evaluate   F5 Models                       F1 help
+    ✎ digits   F2 Paint   F3 Train   F4 Evaluate   F5 Models   F6 Drawings           F1 help
 
 The current screen is highlighted. It replaces Textual's Header, so the Footer has room for the
 current screen's own keys even at 80 columns.
@@ -13,11 +13,11 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 SCREENS = (("paint", "F2", "Paint"), ("train", "F3", "Train"), ("evaluate", "F4", "Evaluate"),
-           ("models", "F5", "Models"))
+           ("models", "F5", "Models"), ("drawings", "F6", "Drawings"))
 
 
 class ModeBar(Horizontal):
-    """One line: title, the four screens (click or function key), and a hint on the right."""
+    """One line: title, the screens (click or function key), and a hint on the right."""
 
     DEFAULT_CSS = """
     ModeBar {

@@ -1,0 +1,134 @@
+"""The Drawings screen (F6): counts and confusion rows, the gallery, delete, relabel, delete a
+digit, open on the Paint canvas, and Teach to completion on a small budget."""
+
+from __future__ import annotations
+
+import numpy as np
+from pilot_helpers import wait_for
+from textual.widgets import DataTable
+
+from network.drawings import add_drawings, load_drawings
+from network.registry import active_name, path_for
+from network.store import read_metadata
+from network.teach import TeachConfig
+from tui.screens.drawings import DrawingsScreen
+from tui.screens.paint import PaintScreen
+from tui.widgets.dialogs import ConfirmDialog, NameDialog
+from tui.widgets.gallery import MistakeGallery
+
+
+def keep_test_digits(test_digits, per_digit: int = 3) -> None:
+    images, labels = test_digits
+    picks = np.concatenate([np.flatnonzero(labels == d)[:per_digit] for d in range(10)])
+    add_drawings(list(images[picks]), labels[picks].tolist())
+
+
+async def open_drawings(pilot) -> DrawingsScreen:
+    await pilot.press("f6")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, DrawingsScreen))
+    await pilot.pause()
+    return pilot.app.screen
+
+
+async def test_counts_gallery_delete_relabel_and_open(make_app, test_digits):
+    keep_test_digits(test_digits)
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen = await open_drawings(pilot)
+        eights = load_drawings().counts()[8]
+        table = screen.query_one(DataTable)
+        assert table.row_count == 10
+        row = [str(c).strip() for c in table.get_row("3")]
+        assert row[:2] == ["3", "3"]  # three 3s kept
+        assert sum(int(c) for c in row[3:] if c != "·") == 3  # its confusion row: 3 readings
+        await pilot.press("down", "down", "down")  # the 3s
+        await pilot.pause()
+        assert screen.digit == 3
+        gallery = screen.query_one(MistakeGallery)
+        assert len(gallery.thumbs) == 2  # the other two 3s, after the one shown large
+        await pilot.press("right")
+        assert screen.selected == 1
+        chosen = screen.current()[1]
+        # relabel it as an 8 (asked, then typed)
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, NameDialog))
+        await pilot.press("backspace", "8", "enter")
+        await wait_for(pilot, lambda: pilot.app.screen is screen)
+        await pilot.pause()
+        kept = load_drawings()
+        assert kept.records[kept.position(chosen.id)].label == 8
+        assert kept.counts()[3] == 2 and kept.counts()[8] == eights + 1
+        # delete one (confirmed), then try deleting the digit but say no
+        victim = screen.current()[1]
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: pilot.app.screen is screen)
+        await pilot.pause()
+        assert victim.id not in [r.id for r in load_drawings().records]
+        await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: pilot.app.screen is screen)
+        assert load_drawings().counts()[3] == 1
+        # open the remaining 3 on the Paint canvas
+        i, record = screen.current()
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PaintScreen))
+        paint = pilot.app.screen
+        np.testing.assert_array_equal(paint.drawing.pixels, load_drawings().images[i])
+        await pilot.pause()
+        assert paint.prediction != ""
+        # and delete every drawing of 8, confirmed
+        screen = await open_drawings(pilot)
+        for _ in range(5):
+            await pilot.press("down")
+        await pilot.pause()
+        assert screen.digit == 8
+        await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: pilot.app.screen is screen)
+        assert load_drawings().counts()[8] == 0 and record.label == 3
+
+
+async def test_teach_runs_to_completion_and_offers_the_new_model(make_app, test_digits,
+                                                                 mnist_dir):
+    keep_test_digits(test_digits)
+    async with make_app(mnist_dir).run_test(size=(120, 40)) as pilot:
+        pilot.app.request_dataset()
+        await wait_for(pilot, lambda: pilot.app.dataset_state == "ready")
+        screen = await open_drawings(pilot)
+        screen.teach_config = TeachConfig(epochs=1, mnist_per_epoch=2000)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert screen.teaching and screen.has_class("-teaching")
+        await wait_for(pilot, lambda: screen.last_done is not None, timeout=600)
+        done = screen.last_done
+        assert not done.error and done.name == "shipped-taught"
+        assert screen.query_one("#teach-progress").events > 0  # the live progress view
+        text = str(screen.query_one("#teach-outcome").render())
+        assert "before" in text and "MNIST test" in text and "shipped-taught" in text
+        meta = read_metadata(path_for("shipped-taught"))
+        assert meta["base_model"]["name"] == "shipped" and meta["drawings"]["count"] == len(load_drawings())
+        assert active_name() == "shipped"  # only offered
+        await pilot.press("a")
+        await pilot.pause()
+        assert active_name() == "shipped-taught"
+        assert str(pilot.app.model_path) == str(path_for("shipped-taught"))
+
+
+async def test_teach_cancels_and_saves_nothing(make_app, test_digits, mnist_dir):
+    keep_test_digits(test_digits)
+    async with make_app(mnist_dir).run_test(size=(120, 40)) as pilot:
+        pilot.app.request_dataset()
+        await wait_for(pilot, lambda: pilot.app.dataset_state == "ready")
+        screen = await open_drawings(pilot)
+        screen.teach_config = TeachConfig(epochs=50, mnist_per_epoch=20000)
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: screen.query_one("#teach-progress").events > 0,
+                       timeout=300)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen.last_done is not None, timeout=300)
+        assert screen.last_done.outcome.result.cancelled and not screen.last_done.name
+        assert not path_for("shipped-taught").exists()
+        assert "Nothing was saved" in str(screen.query_one("#teach-outcome").render())
