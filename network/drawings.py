@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import platformdirs
 
 from network.errors import ModelError
 
@@ -123,8 +124,6 @@ class DrawingSet:
 def drawings_dir() -> Path:
     """Folder of the user's drawings (not created until one is kept)."""
     from network.registry import APP_NAME
-
-    import platformdirs
 
     return platformdirs.user_data_path(APP_NAME) / "drawings"
 
