@@ -22,7 +22,8 @@ from pathlib import Path
 from _common import CpuMeter, Row, fmt_seconds, machine_report, make_parser, table, verdict
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("train_speed", "vs_torch", "limit", "latency", "memory", "startup", "robustness")
+BENCHMARKS = ("train_speed", "vs_torch", "limit", "latency", "memory", "startup", "robustness",
+              "teach")
 
 
 def main() -> None:
