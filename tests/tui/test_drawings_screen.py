@@ -23,6 +23,13 @@ def keep_test_digits(test_digits, per_digit: int = 3) -> None:
     add_drawings(list(images[picks]), labels[picks].tolist())
 
 
+async def with_mnist(pilot) -> DrawingsScreen:
+    """Load MNIST in the app, then open the Drawings screen."""
+    pilot.app.request_dataset()
+    await wait_for(pilot, lambda: pilot.app.dataset_state == "ready")
+    return await open_drawings(pilot)
+
+
 async def open_drawings(pilot) -> DrawingsScreen:
     await pilot.press("f6")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, DrawingsScreen))
@@ -95,9 +102,7 @@ async def test_teach_runs_to_completion_and_offers_the_new_model(make_app, test_
                                                                  mnist_dir):
     keep_test_digits(test_digits)
     async with make_app(mnist_dir).run_test(size=(120, 40)) as pilot:
-        pilot.app.request_dataset()
-        await wait_for(pilot, lambda: pilot.app.dataset_state == "ready")
-        screen = await open_drawings(pilot)
+        screen = await with_mnist(pilot)
         screen.teach_config = TeachConfig(epochs=1, mnist_per_epoch=2000)
         await pilot.press("ctrl+t")
         await pilot.pause()
@@ -120,9 +125,7 @@ async def test_teach_runs_to_completion_and_offers_the_new_model(make_app, test_
 async def test_teach_cancels_and_saves_nothing(make_app, test_digits, mnist_dir):
     keep_test_digits(test_digits)
     async with make_app(mnist_dir).run_test(size=(120, 40)) as pilot:
-        pilot.app.request_dataset()
-        await wait_for(pilot, lambda: pilot.app.dataset_state == "ready")
-        screen = await open_drawings(pilot)
+        screen = await with_mnist(pilot)
         screen.teach_config = TeachConfig(epochs=50, mnist_per_epoch=20000)
         await pilot.press("ctrl+t")
         await wait_for(pilot, lambda: screen.query_one("#teach-progress").events > 0,

@@ -1,7 +1,7 @@
 """The Drawings screen (F6): the drawings you kept on the Paint screen, and Teach.
 
 Layout (drawings.tcss): a summary line; on the left a table with a row per digit (how many are
-kept, how many of them the active model reads right, and its confusion row: what it reads them
+kept, the share of them the active model reads right, and its confusion row: what it reads them
 as), under it the outcome of the last Teach; on the right the chosen drawing, large, with what
 is known about it, and thumbnails of the other drawings of that digit (as on the Evaluate
 screen). Up/down choose the digit, left/right (or a click on a thumbnail) the drawing.
@@ -52,7 +52,7 @@ augmented, and saves the result as a new model (the active one is not changed; a
 one active). A fifth of each digit's drawings is held out of training: the table compares the
 model before and after on those, and on the 10,000 MNIST test images. esc cancels."""
 
-COLUMNS = ("digit", "kept", "read ok", *(str(d) for d in range(10)))
+COLUMNS = ("digit", "kept", "read", *(str(d) for d in range(10)))
 
 
 @dataclass(eq=False)
@@ -126,7 +126,7 @@ class DrawingsScreen(DigitsScreen):
     def on_mount(self) -> None:
         """Columns; follow the active model."""
         for label in COLUMNS:
-            width = 6 if label in ("digit", "kept") else 8 if label == "read ok" else 3
+            width = 5 if label in ("digit", "kept", "read") else 3
             self.table.add_column(label.rjust(width), key=label, width=width)
         self.watch(self.app, "model_id", lambda _: self.reload(), init=False)
 
@@ -177,7 +177,7 @@ class DrawingsScreen(DigitsScreen):
                 cells = ["·" if c == 0 else str(c) for c in confusion]
             else:
                 right, cells = "–", ["·"] * 10
-            table.add_row(str(d).rjust(6), str(counts[d]).rjust(6), right.rjust(8),
+            table.add_row(str(d).rjust(5), str(counts[d]).rjust(5), right.rjust(5),
                           *(c.rjust(3) for c in cells), key=str(d))
         table.move_cursor(row=min(max(row, 0), 9))
 
