@@ -70,29 +70,33 @@ def run_add(args: argparse.Namespace) -> int:
     import numpy as np
 
     from mnist.errors import MnistError
-    from mnist.imagefile import read_images
+    from mnist.fileio import printable
+    from mnist.imagefile import iter_images
     from mnist.normalize import ink_problem, normalize
-    from network.drawings import add_drawings
+    from network.drawings import MAX_DRAWINGS, add_drawings
     from network.errors import ModelError
     from tui.cli.common import load_model_for_cli
 
-    images, sources, failures = [], [], 0
+    images: list[np.ndarray] = []
+    sources: list[str] = []
+    failures = 0
     for path in args.files:
         try:
-            found = read_images(path, invert=True if args.invert else None)
+            for index, image in iter_images(path, invert=True if args.invert else None):
+                shown = path if index is None else f"{path}:{index}"
+                problem = ink_problem(image)
+                if problem is not None:
+                    print(f"digits: error: {printable(shown)}: image is {problem}",
+                          file=sys.stderr)
+                    failures += 1
+                elif len(images) >= MAX_DRAWINGS:
+                    raise MnistError(f"{shown}: more than {MAX_DRAWINGS:,} images; stopped")
+                else:
+                    images.append(image)
+                    sources.append(f"file {Path(shown).name}")
         except MnistError as exc:
-            print(f"digits: error: {exc}", file=sys.stderr)
+            print(f"digits: error: {printable(str(exc))}", file=sys.stderr)
             failures += 1
-            continue
-        for index, image in found:
-            shown = path if index is None else f"{path}:{index}"
-            problem = ink_problem(image)
-            if problem is not None:
-                print(f"digits: error: {shown}: image is {problem}", file=sys.stderr)
-                failures += 1
-                continue
-            images.append(image)
-            sources.append(f"file {Path(shown).name}")
     if images:
         try:  # the guess of the model the app would use, as the Paint screen records it
             model, _ = load_model_for_cli(None)
