@@ -34,7 +34,6 @@ import datetime as _dt
 import fcntl
 import hashlib
 import json
-import os
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -252,6 +251,7 @@ def _write(folder: Path, drawings: DrawingSet) -> None:
     """Commit `drawings` as the folder's new generation (see the module docstring)."""
     from mnist.idx import encode_idx
     from network.registry import atomic_write_bytes
+    from network.store import _fsync_directory
 
     n = len(drawings)
     index: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION, "count": n,
@@ -269,22 +269,12 @@ def _write(folder: Path, drawings: DrawingSet) -> None:
     index["drawings"] = [r.to_dict() for r in drawings.records]
     blob = json.dumps(index, indent=1, allow_nan=False).encode("utf-8") + b"\n"
     atomic_write_bytes(folder / INDEX, blob)
-    _fsync_dir(folder)
+    _fsync_directory(folder)
     keep = {index.get("images"), index.get("labels")}
     for old in folder.glob("*-idx?-ubyte"):
         if old.name not in keep:
             with contextlib.suppress(OSError):
                 old.unlink()
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the renames in `folder` durable (best effort)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 @contextlib.contextmanager
