@@ -4,7 +4,8 @@ The model goes on training (the one loop, `network.train.train` with `start_from
 that mixes MNIST's training images with the drawings, both augmented as MNIST is in training:
 each epoch is `mnist_per_epoch` MNIST images drawn afresh plus drawings making up
 `drawing_share` of the epoch, each drawing repeated (oversampled) so that a few dozen of them
-weigh as much as that share; a gentle Adam rate keeps what the model knew.
+weigh as much as that share, but none more than `max_repeats` times an epoch (so that a handful
+of drawings is not learnt by heart); a gentle Adam rate keeps what the model knew.
 
 Honest measurement: a held-out share of the drawings (`held_out`, stratified by digit, chosen
 by the seed) is never trained on. Before and after, the model is scored on those held-out
@@ -40,7 +41,8 @@ class TeachConfig:
 
     epochs: int = 3
     mnist_per_epoch: int = 10_000  #: MNIST training images per epoch (drawn afresh each epoch)
-    drawing_share: float = 0.3  #: fraction of each epoch's samples that are drawings
+    drawing_share: float = 0.3  #: fraction of each epoch's samples that are drawings...
+    max_repeats: int = 30  #: ...but no drawing is shown more than this many times an epoch
     held_out: float = 0.2  #: share of each digit's drawings kept out of training, to measure
     optimizer: str = "adam"  #: 'adam' or 'momentum' (SGD with Nesterov momentum)
     lr: float = 1e-4  #: peak rate, decayed along a cosine (a tenth of the presets' Adam rate)
@@ -54,6 +56,8 @@ class TeachConfig:
             ("mnist_per_epoch", isinstance(self.mnist_per_epoch, int)
              and 0 <= self.mnist_per_epoch <= 60_000, "0..60000"),
             ("drawing_share", _in(self.drawing_share, 0.01, 1.0), "[0.01, 1]"),
+            ("max_repeats", isinstance(self.max_repeats, int) and 1 <= self.max_repeats <= 10_000,
+             "1..10000"),
             ("held_out", _in(self.held_out, 0.0, 0.9), "[0, 0.9]"),
             ("optimizer", self.optimizer in ("momentum", "adam"), "momentum or adam"),
             ("lr", _in(self.lr, 1e-7, 1.0), "[1e-7, 1]"),
@@ -206,6 +210,9 @@ def teach(
     n_drawn = max(1, int(round(config.drawing_share / (1.0 - config.drawing_share + 1e-12)
                                * n_mnist))) if config.drawing_share < 1.0 else \
         max(trained.size, config.batch_size)
+    # a handful of drawings repeated thousands of times would be learnt by heart (and MNIST
+    # forgotten): each is shown at most max_repeats times an epoch
+    n_drawn = min(n_drawn, config.max_repeats * trained.size)
     offset = len(train_labels)
 
     def sampler(rng: np.random.Generator) -> np.ndarray:

@@ -102,3 +102,11 @@ def test_teach_cancels_and_refuses_without_drawings(mnist_data, kept_drawings):
         teach(base, DrawingSet(), mnist_data.train_images, mnist_data.train_labels)
     with pytest.raises(ModelError, match="epochs"):
         TeachConfig(epochs=0).validate()
+
+
+def test_no_drawing_is_shown_more_than_max_repeats_times_an_epoch(mnist_data, kept_drawings):
+    """40 drawings (30 trained on) at a 90% share would be 9,000 samples; capped at 30 x 30."""
+    config = TeachConfig(epochs=1, mnist_per_epoch=1000, drawing_share=0.9, max_repeats=30)
+    outcome = teach(MLP((784, 16, 10), rng=0), kept_drawings, mnist_data.train_images,
+                    mnist_data.train_labels, config=config)
+    assert outcome.result.samples_seen == 1000 + 30 * 30
