@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.markup import escape
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -350,6 +349,8 @@ class PaintScreen(DigitsScreen):
     # -- keeping drawings ------------------------------------------------------------------------
     def action_keep(self) -> None:
         """Keep the drawing as the digit the network guesses."""
+        if self._recognition_scheduled:
+            self.recognize()
         if self.prediction:
             self.keep(int(self.prediction))
         else:
@@ -385,6 +386,8 @@ class PaintScreen(DigitsScreen):
         from network.drawings import add_drawings
         from network.errors import ModelError
 
+        if self._recognition_scheduled:  # the guess must be that of this very drawing
+            self.recognize()
         pixels = self.drawing.pixels.copy()
         if is_blank(pixels):
             self.notify("Nothing to keep: the canvas is blank.", timeout=3)
