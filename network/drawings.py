@@ -40,6 +40,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import os
+
 import numpy as np
 import platformdirs
 
@@ -203,15 +205,14 @@ def load_drawings(folder: Path | None = None) -> DrawingSet:
     folder = drawings_dir() if folder is None else Path(folder)
     path = folder / INDEX
     why = _recover(folder)
+    from mnist.fileio import FileRefused, read_limited
+
     try:
-        if not path.exists():
+        if not os.path.lexists(path):
             return DrawingSet()
-        if not path.is_file() or path.stat().st_size > _MAX_INDEX_BYTES:
-            raise DrawingsError(f"{path}: not a drawings index; {why}")
-        text = path.read_bytes().decode("utf-8")
-        index = json.loads(text)
-    except DrawingsError:
-        raise
+        index = json.loads(read_limited(path, _MAX_INDEX_BYTES).decode("utf-8"))
+    except FileRefused as exc:
+        raise DrawingsError(f"{path}: {exc}; not a drawings index; {why}") from None
     except OSError as exc:
         raise DrawingsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -249,9 +250,8 @@ def load_drawings(folder: Path | None = None) -> DrawingSet:
 
 def _write(folder: Path, drawings: DrawingSet) -> None:
     """Commit `drawings` as the folder's new generation (see the module docstring)."""
+    from mnist.fileio import atomic_write
     from mnist.idx import encode_idx
-    from network.registry import atomic_write_bytes
-    from network.store import _fsync_directory
 
     n = len(drawings)
     index: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION, "count": n,
@@ -262,14 +262,13 @@ def _write(folder: Path, drawings: DrawingSet) -> None:
                     "labels": encode_idx(drawings.labels.astype(np.uint8))}
         for key, payload in payloads.items():
             name = f"{key}-{gen}-idx{3 if key == 'images' else 1}-ubyte"
-            atomic_write_bytes(folder / name, payload)
+            atomic_write(folder / name, lambda f, payload=payload: f.write(payload))
             index[key] = name
             # the checksum of the IDX content, as mnist.idx.read_idx computes it
             index[f"{key}_sha256"] = hashlib.sha256(payload).hexdigest()
     index["drawings"] = [r.to_dict() for r in drawings.records]
     blob = json.dumps(index, indent=1, allow_nan=False).encode("utf-8") + b"\n"
-    atomic_write_bytes(folder / INDEX, blob)
-    _fsync_directory(folder)
+    atomic_write(folder / INDEX, lambda f: f.write(blob))
     keep = {index.get("images"), index.get("labels")}
     for old in folder.glob("*-idx?-ubyte"):
         if old.name not in keep:
@@ -383,24 +382,38 @@ def export_drawings(target: Path, folder: Path | None = None) -> int:
     (times, guesses, sources), each atomically; refuses to replace files that are not a
     drawings export. Returns the number of drawings written.
     """
-    from mnist.idx import encode_idx
-    from network.registry import atomic_write_bytes
+    from mnist.errors import MnistError
+    from mnist.fileio import FileRefused, atomic_write, check_output
+    from mnist.idx import encode_idx, read_idx
+
+    def earlier_export(path: Path) -> bool:
+        """True for a file an earlier export wrote (so it may be replaced)."""
+        try:
+            if path.name == EXPORT_INDEX:
+                return json.loads(path.read_text(encoding="utf-8")).get("format") == \
+                    FORMAT + "-export"
+            return read_idx(path).array.dtype == np.uint8
+        except (OSError, ValueError, AttributeError, MnistError):
+            return False
 
     target = Path(target)
     drawings = load_drawings(folder)
     if not target.is_dir():
         raise DrawingsError(f"{target}: not a folder (create it first)")
-    for name in (EXPORT_IMAGES, EXPORT_LABELS, EXPORT_INDEX):
-        existing = target / name
-        if existing.exists() and not existing.is_file():
-            raise DrawingsError(f"{existing}: exists and is not a file; nothing was written")
+    records = {"format": FORMAT + "-export", "version": FORMAT_VERSION,
+               "drawings": [r.to_dict() for r in drawings.records]}
+    payloads = {EXPORT_IMAGES: encode_idx(drawings.images.astype(np.uint8)),
+                EXPORT_LABELS: encode_idx(drawings.labels.astype(np.uint8)),
+                EXPORT_INDEX: json.dumps(records, indent=1).encode("utf-8") + b"\n"}
     try:
-        atomic_write_bytes(target / EXPORT_IMAGES, encode_idx(drawings.images.astype(np.uint8)))
-        atomic_write_bytes(target / EXPORT_LABELS, encode_idx(drawings.labels.astype(np.uint8)))
-        records = {"format": FORMAT + "-export", "version": FORMAT_VERSION,
-                   "drawings": [r.to_dict() for r in drawings.records]}
-        atomic_write_bytes(target / EXPORT_INDEX,
-                           json.dumps(records, indent=1).encode("utf-8") + b"\n")
+        for name in payloads:
+            check_output(target / name, is_ours=earlier_export, force=True,
+                         what="drawings export")
+    except FileRefused as exc:
+        raise DrawingsError(f"{target / name}: {exc}; nothing was written") from None
+    try:
+        for name, payload in payloads.items():
+            atomic_write(target / name, lambda f, payload=payload: f.write(payload))
     except OSError as exc:
         raise DrawingsError(f"cannot export to {target} ({exc.strerror or exc})") from None
     return len(drawings)

@@ -39,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=int, metavar="N", help="passes over the mixed stream")
     parser.add_argument("--name", help="name in the models folder (default: BASE-taught-TIME)")
     parser.add_argument("--out", metavar="PATH", help="save to this .npz file instead")
+    parser.add_argument("--force", action="store_true",
+                        help="let --out replace an existing digits model file")
     parser.add_argument("--activate", action="store_true",
                         help="make the new model the app's active model")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -73,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
     from network.drawings import load_drawings
     from network.errors import ModelError
-    from network.registry import SHIPPED, check_name, path_for, save_new, set_active
-    from network.store import save_model, shipped_model_path
+    from network.registry import SHIPPED, check_free, check_name, save_new, set_active
+    from network.store import check_model_output, save_model, shipped_model_path
     from network.teach import TeachConfig, taught_metadata, teach
     from tui.cli.train import _StopOnInterrupt
     from tui.cli.train_progress import TrainDisplay
@@ -85,19 +87,16 @@ def run(args: argparse.Namespace) -> int:
     config.validate()  # bad options fail here, before any work
     if args.out and (args.name or args.activate):
         raise UsageError("--out cannot be combined with --name or --activate")
-    name = check_name(args.name) if args.name else None
-    if name is not None and path_for(name).exists():
-        raise ModelError(f"a model called '{name}' exists already; choose another name")
+    if args.force and not args.out:
+        raise UsageError("--force only applies to --out")
+    name = check_free(args.name) if args.name else None
     model, base_path = load_model_for_cli(args.model)
     if args.out:
         out = Path(args.out)
-        if out.is_dir():
-            raise UsageError(f"--out {out}: is a folder; give a file name such as model.npz")
-        if not out.parent.is_dir():
-            raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
         if out.exists() and out.resolve() in (Path(base_path).resolve(), shipped_model_path()):
             raise UsageError(f"--out {out}: that is the model being taught; it is never "
                              "overwritten (choose another file)")
+        check_model_output(out, force=args.force)
     drawings = load_drawings()
     if len(drawings) == 0:
         raise UsageError("no drawings kept yet: keep some on the Paint screen (enter, or t and "
@@ -127,13 +126,14 @@ def run(args: argparse.Namespace) -> int:
                                command=command)
     if args.out:
         path = Path(args.out)
+        check_model_output(path, force=args.force)
         save_model(path, outcome.model, metadata)
     else:
         stamp = dt.datetime.now().strftime("%Y-%m-%d-%H%M%S")
         name = name or check_name(f"{base_name}-taught-{stamp}"[-64:].lstrip(".- "))
-        path = save_new(outcome.model, metadata, name)
+        path = save_new(outcome.model, metadata, name, unique=args.name is None)
         if args.activate:
-            set_active(name)
+            set_active(path.stem)
     if args.json:
         report = outcome.to_dict()
         report.update(model=str(path), base_model=str(base_path),

@@ -386,7 +386,7 @@ class DrawingsScreen(DigitsScreen):
     @work(thread=True, exclusive=True, group="teach", exit_on_error=False)
     def _teach(self, model: Any, model_path: str, drawings: Any, data: Any, config: Any) -> None:
         """Teach, then save the taught model under a new name; report by messages only."""
-        from network.registry import path_for, save_new
+        from network.registry import save_new
         from network.teach import taught_metadata, teach
 
         worker = get_current_worker()
@@ -408,16 +408,12 @@ class DrawingsScreen(DigitsScreen):
                 base = {"name": base_name, "path": model_path,
                         "test_accuracy": model.metadata.get("test_accuracy"),
                         "created": model.metadata.get("created")}
-                stem = f"{base_name}-taught"[:56]
-                name, n = stem, 1
-                while path_for(name).exists():
-                    n += 1
-                    name = f"{stem}-{n}"
                 meta = taught_metadata(outcome, drawings, base,
                                        dataset_checksums=dict(data.checksums),
-                                       command="digits (Drawings screen, Teach)", name=name)
-                save_new(outcome.model, meta, name)
-                done.name = name
+                                       command="digits (Drawings screen, Teach)")
+                # claimed atomically; "-2", "-3"... when the name is taken
+                done.name = save_new(outcome.model, meta, f"{base_name}-taught"[:56],
+                                     unique=True).stem
         except (ModelError, OSError) as exc:
             done.error = one_line_error(exc) or str(exc)
         self.post_message(done)
