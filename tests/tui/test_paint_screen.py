@@ -89,19 +89,16 @@ async def test_starts_and_recognizes_without_the_dataset(make_app, tmp_path, mon
     monkeypatch.setenv("MNIST_DIR", str(tmp_path))  # an empty folder; the cache is empty too
     async with make_app().run_test(size=(80, 24)) as pilot:
         screen = pilot.app.screen
-        await pilot.press("space")
+        stroke = ("p", *"jjjjjjjjj", "p")  # pen down, a stroke 10 pixels long, pen up
+        await pilot.press(*stroke)
         await pilot.pause()
         assert screen.prediction != ""
         await pilot.press("r")
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if pilot.app.dataset_state == "missing":
-                break
+        await wait_for(pilot, lambda: pilot.app.dataset_state == "missing")
         await pilot.pause()
-        assert pilot.app.dataset_state == "missing"
         error = pilot.app.dataset_error
         assert error and any(n.message == error for n in pilot.app._notifications)
-        await pilot.press("c", "space")  # still usable
+        await pilot.press("c", *stroke)  # still usable
         await pilot.pause()
         assert screen.drawing.pixels[14, 14] == 255 and screen.prediction != ""
 
