@@ -11,10 +11,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from tui.cli import common, data, evaluate, predict, train
+from tui.cli import common, data, evaluate, predict, serve, train
 
 # Subcommand modules: each has register(subparsers) that adds its parser(s) and sets `func`.
-SUBCOMMANDS = (train, evaluate, predict, data)
+SUBCOMMANDS = (train, evaluate, predict, data, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
