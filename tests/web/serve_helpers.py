@@ -89,28 +89,24 @@ def alive(pid: int) -> bool:
     return fields is not None and fields[0] != "Z"
 
 
-def _all_pids() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+def _live_with(field: int, value: int) -> list[int]:
+    """Live processes whose /proc stat field number `field` (after the name) equals `value`."""
+    found = []
+    for name in os.listdir("/proc"):
+        fields = _stat(int(name)) if name.isdigit() else None
+        if fields is not None and fields[0] != "Z" and int(fields[field]) == value:
+            found.append(int(name))
+    return found
 
 
 def children(pid: int) -> list[int]:
     """Live processes whose parent is `pid`."""
-    found = []
-    for candidate in _all_pids():
-        fields = _stat(candidate)
-        if fields is not None and fields[0] != "Z" and int(fields[1]) == pid:
-            found.append(candidate)
-    return found
+    return _live_with(1, pid)
 
 
 def in_session(sid: int) -> list[int]:
     """Live processes in session `sid` (an app process and anything it may have started)."""
-    found = []
-    for candidate in _all_pids():
-        fields = _stat(candidate)
-        if fields is not None and fields[0] != "Z" and int(fields[3]) == sid:
-            found.append(candidate)
-    return found
+    return _live_with(3, sid)
 
 
 def command_line(pid: int) -> list[str]:
