@@ -92,11 +92,6 @@ class AppProcess(AppService):
         self._stdin = process.stdin
         return process
 
-    @property
-    def pid(self) -> int | None:
-        """The app process's id, once started."""
-        return self._process.pid if self._process is not None else None
-
     async def start(self, width: int, height: int) -> None:
         """Start the app on a terminal of (clamped) `width` x `height`."""
         await super().start(_clamp(width, MAX_COLUMNS), _clamp(height, MAX_ROWS))
