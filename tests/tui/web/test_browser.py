@@ -26,7 +26,7 @@ sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (the 'test-web' extra)"
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = Path(os.environ.get("DIGITS_TEST_ARTIFACTS", ROOT / "build" / "test-artifacts")) / "web"
 CHROMIUM_ARGS = [
     "--headless",
