@@ -11,10 +11,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from tui.cli import common, data, drawings, evaluate, predict, teach, train
+from tui.cli import common, data, drawings, evaluate, predict, serve, teach, train
 
 # Subcommand modules: each has register(subparsers) that adds its parser(s) and sets `func`.
-SUBCOMMANDS = (train, evaluate, predict, data, drawings, teach)
+SUBCOMMANDS = (train, evaluate, predict, data, drawings, teach, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
