@@ -23,6 +23,9 @@ from textual.binding import Binding
 from textual.reactive import var
 from textual.screen import Screen
 
+from mnist.dataset import load_mnist
+from mnist.errors import MnistError
+from network.registry import startup_model
 from tui.screens.base import MIN_HEIGHT, MIN_WIDTH
 from tui.screens.evaluate import EvaluateScreen
 from tui.screens.help import HelpScreen
@@ -119,9 +122,6 @@ class DigitsApp(App[None]):
     @work(thread=True, exclusive=True, group="dataset")
     def _load_dataset(self) -> None:
         """Read and verify the four files (about 0.2 s) off the UI thread."""
-        from mnist.dataset import load_mnist
-        from mnist.errors import MnistError
-
         try:
             data = load_mnist(self.data_dir)
         except MnistError as exc:
@@ -183,8 +183,6 @@ def run(model: str | None = None, data_dir: str | None = None) -> int:
     A model file that cannot be loaded raises the network's one-line ModelError before the
     terminal is taken over, so the CLI prints it and exits 2.
     """
-    from network.registry import startup_model
-
     loaded, path, notice = startup_model(model)
     if notice:  # also on the terminal, where it stays after the app is gone
         print(f"digits: {notice}", file=sys.stderr)

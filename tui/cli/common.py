@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib.metadata
+import importlib.util
 import platform
 import sys
 from pathlib import Path
 from typing import NoReturn
+
+from mnist.errors import MnistError
 
 DISTRIBUTION = "digits-tui"
 
@@ -31,12 +34,9 @@ def one_line_error(exc: BaseException) -> str | None:
     Covers the data layer's MnistError, the network's ModelError, and operating-system errors
     (a full disk, a permission problem, a missing file).
     """
-    from mnist.errors import MnistError
+    from network.errors import ModelError  # here, so `digits --version` never imports network/
 
-    errors_module = sys.modules.get("network.errors")
-    if isinstance(exc, (MnistError, UsageError)):
-        return str(exc)
-    if errors_module is not None and isinstance(exc, errors_module.ModelError):
+    if isinstance(exc, (MnistError, UsageError, ModelError)):
         return str(exc)
     if isinstance(exc, OSError):
         if exc.errno == errno.ENOSPC:
@@ -56,8 +56,6 @@ def _version_of(name: str) -> str:
 
 def _package_dir(name: str) -> str:
     """Where a top-level package is imported from (found without importing it)."""
-    import importlib.util
-
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
         return "not found"

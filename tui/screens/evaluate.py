@@ -23,13 +23,15 @@ from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.content import Content
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import Digits, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
 from network.errors import ModelError
+from network.registry import existing_path, list_models
 from network.report import EvaluationCancelled, confused_pairs, evaluate_with_progress
+from network.store import load_model
 from tui.messages import EvalDone, EvalProgress
 from tui.screens.base import DigitsScreen
 from tui.widgets.confusion import ConfusionMatrix
@@ -135,8 +137,6 @@ class EvaluateScreen(DigitsScreen):
 
     def _fill_chooser(self) -> None:
         """The active model first, then every saved model (and the shipped one)."""
-        from network.registry import list_models
-
         select = self.query_one("#model-select", Select)
         current = select.value if select.value != Select.NULL else ACTIVE
         # Model names are outside text: Text, never parsed as markup.
@@ -157,8 +157,7 @@ class EvaluateScreen(DigitsScreen):
         choice = self.query_one("#model-select", Select).value
         if choice in (ACTIVE, Select.NULL):
             return ACTIVE, str(self.app.model_id)
-        from network.registry import existing_path  # a listed file may have any name
-
+        # existing_path: a listed file may have any name
         return str(choice), str(existing_path(str(choice)))
 
     def _dataset_changed(self, state: str) -> None:
@@ -205,8 +204,6 @@ class EvaluateScreen(DigitsScreen):
     def _evaluate(self, token: int, name: str, model: Any, path: Path, images: Any,
                   labels: Any) -> None:
         """Load (if needed) and score the model off the UI thread; reply by messages."""
-        from network.store import load_model
-
         worker = get_current_worker()
         started = time.perf_counter()
         try:

@@ -12,13 +12,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textual.app import ComposeResult
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from network.errors import ModelError
+from network.registry import (
+    active_name,
+    check_free,
+    check_name,
+    delete_model,
+    list_models,
+    rename_model,
+    set_active,
+    startup_model,
+)
+from network.store import load_model
 from tui.cli.common import one_line_error
 from tui.screens.base import DigitsScreen
 from tui.widgets.dialogs import ConfirmDialog, NameDialog
@@ -83,8 +94,6 @@ class ModelsScreen(DigitsScreen):
 
     def refresh_list(self) -> None:
         """Read the models folder and fill the table, keeping the highlighted model."""
-        from network.registry import active_name, list_models
-
         keep = self.selected.name if self.selected is not None else None
         self.entries = list_models()
         table = self.table
@@ -156,9 +165,6 @@ class ModelsScreen(DigitsScreen):
 
     def action_activate(self) -> None:
         """Load the highlighted model, remember the choice, switch every screen to it."""
-        from network.registry import set_active
-        from network.store import load_model
-
         entry = self.selected
         if entry is None:
             return
@@ -175,8 +181,6 @@ class ModelsScreen(DigitsScreen):
 
     def action_rename(self) -> None:
         """Ask for a new name (checked as it is typed), then rename."""
-        from network.registry import check_free, check_name, rename_model
-
         entry = self.selected
         if entry is None:
             return
@@ -231,8 +235,6 @@ class ModelsScreen(DigitsScreen):
 
     def _delete(self, entry: Any) -> None:
         """Delete; if the app was using it, fall back to the saved choice (the shipped one)."""
-        from network.registry import delete_model, startup_model
-
         was_active = _same_file(entry.path, self.app.model_path)
         try:
             delete_model(entry.name)

@@ -22,13 +22,16 @@ from typing import Any
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.content import Content
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
 from network.errors import ModelError
+from network.registry import path_for, save_trained, set_active
 from network.report import ProgressThrottle
+from network.store import load_model
+from network.train import train
 from tui.cli.common import one_line_error
 from tui.cli.train import out_of_memory
 from tui.messages import ModelSaved, TrainDone, TrainProgress
@@ -203,8 +206,6 @@ class TrainScreen(DigitsScreen):
     def _train(self, config: Any, images: Any, labels: Any, test_images: Any, test_labels: Any,
                name: str, checksums: dict[str, str]) -> None:
         """Train, score and save off the UI thread; talks to the screen only by messages."""
-        from network.train import train
-
         worker = get_current_worker()
         throttle = ProgressThrottle(0.1)
         self.worker_finished.clear()
@@ -250,8 +251,6 @@ class TrainScreen(DigitsScreen):
 
         The name gets -2, -3... if a model of that name appeared meanwhile. Runs in a worker.
         """
-        from network.registry import save_trained
-
         config, result, name, checksums = context
         saved = save_trained(model, config, result, test_images, test_labels,
                              checksums=checksums, command="digits (Train screen)", name=name)
@@ -329,9 +328,6 @@ class TrainScreen(DigitsScreen):
         """Make the model just saved the active one, for every screen and the next start."""
         if not self.saved_name:
             return
-        from network.registry import path_for, set_active
-        from network.store import load_model
-
         path = path_for(self.saved_name)
         try:
             model = load_model(path)
