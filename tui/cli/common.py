@@ -1,9 +1,9 @@
-"""Pieces every subcommand shares: the one-line-error parser, error mapping, version report."""
+"""Pieces every subcommand shares: the one-line-error parser, the version report, the model and
+data loaders with their progress display. Error mapping lives in `tui.errors`."""
 
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib.metadata
 import importlib.util
 import platform
@@ -11,13 +11,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from mnist.errors import MnistError
-
 DISTRIBUTION = "digits-tui"
-
-
-class UsageError(Exception):
-    """A combination of options that does not make sense; printed as one line, exit 2."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -26,24 +20,6 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print `digits ...: error: message (see --help)` and exit 2."""
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
-
-
-def one_line_error(exc: BaseException) -> str | None:
-    """The one-line message for an error a user can cause, or None for a bug (re-raised).
-
-    Covers the data layer's MnistError, the network's ModelError, and operating-system errors
-    (a full disk, a permission problem, a missing file).
-    """
-    from network.errors import ModelError  # here, so `digits --version` never imports network/
-
-    if isinstance(exc, (MnistError, UsageError, ModelError)):
-        return str(exc)
-    if isinstance(exc, OSError):
-        if exc.errno == errno.ENOSPC:
-            return f"no space left on device{f' ({exc.filename})' if exc.filename else ''}"
-        reason = exc.strerror or str(exc)
-        return f"{exc.filename}: {reason}" if exc.filename else reason
-    return None
 
 
 def _version_of(name: str) -> str:

@@ -13,8 +13,9 @@ import signal
 import sys
 from typing import Any
 
-from tui.cli.common import UsageError, load_data_for_cli, one_line_error
+from tui.cli.common import load_data_for_cli
 from tui.cli.train_progress import TrainDisplay
+from tui.errors import UsageError, one_line_error
 
 
 def _hidden(text: str) -> tuple[int, ...]:

@@ -30,7 +30,7 @@ from network.registry import (
     startup_model,
 )
 from network.store import load_model
-from tui.cli.common import one_line_error
+from tui.errors import one_line_error
 from tui.screens.base import DigitsScreen
 from tui.widgets.dialogs import ConfirmDialog, NameDialog
 

@@ -32,8 +32,8 @@ from network.registry import path_for, save_trained, set_active
 from network.report import ProgressThrottle
 from network.store import load_model
 from network.train import train
-from tui.cli.common import one_line_error
 from tui.cli.train import out_of_memory
+from tui.errors import one_line_error
 from tui.messages import ModelSaved, TrainDone, TrainProgress
 from tui.screens.base import DigitsScreen
 from tui.widgets.dataset_panel import DatasetPanel
