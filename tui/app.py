@@ -25,7 +25,8 @@ from textual.screen import Screen
 
 from mnist.dataset import load_mnist
 from mnist.errors import MnistError
-from network.registry import startup_model
+from network.registry import set_active, startup_model
+from network.store import load_model
 from tui.screens.base import MIN_HEIGHT, MIN_WIDTH
 from tui.screens.evaluate import EvaluateScreen
 from tui.screens.help import HelpScreen
@@ -110,6 +111,13 @@ class DigitsApp(App[None]):
         self.model = model
         self.model_path = path
         self.model_id = str(path)
+
+    def make_active(self, name: str, path: Path) -> None:
+        """Load the model `name` (file `path`), remember it as the active one across restarts, and
+        switch every screen to it. Raises ModelError or OSError, changing nothing, if it cannot."""
+        model = load_model(path)
+        set_active(name)
+        self.set_model(model, path)
 
     # -- the dataset -------------------------------------------------------------------------
 

@@ -20,8 +20,10 @@ from tui.errors import UsageError, one_line_error
 
 def _hidden(text: str) -> tuple[int, ...]:
     """Parse `--hidden 800,800` into (800, 800); argparse turns ValueError into one line."""
+    from network.config import parse_hidden
+
     try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip() != "")
+        sizes = parse_hidden(text)
     except ValueError:
         message = f"expected sizes like 200 or 800,800, got {text!r}"
         raise argparse.ArgumentTypeError(message) from None

@@ -33,7 +33,7 @@ from network.registry import existing_path, list_models
 from network.report import EvaluationCancelled, confused_pairs, evaluate_with_progress
 from network.store import load_model
 from tui.messages import EvalDone, EvalProgress
-from tui.screens.base import DigitsScreen
+from tui.screens.dataset import DatasetScreen
 from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.dataset_panel import DatasetPanel
 from tui.widgets.dropdown import Dropdown
@@ -56,7 +56,7 @@ columns wide and 40 rows tall, the mistakes that follow are shown below as thumb
 to browse from there."""
 
 
-class EvaluateScreen(DigitsScreen):
+class EvaluateScreen(DatasetScreen):
     """Scores a model on the test set: accuracy, confusion, per-digit scores, mistakes."""
 
     TITLE = "Evaluate"
@@ -126,7 +126,7 @@ class EvaluateScreen(DigitsScreen):
     def on_mount(self) -> None:
         """Follow the active model and the dataset."""
         self._fit(self.app.size.width)
-        self.watch(self.app, "dataset_state", self._dataset_changed)
+        self.follow_dataset()
         self.watch(self.app, "model_id", lambda _: self._fill_chooser(), init=False)
 
     def on_screen_resume(self) -> None:
@@ -160,16 +160,9 @@ class EvaluateScreen(DigitsScreen):
         # existing_path: a listed file may have any name
         return str(choice), str(existing_path(str(choice)))
 
-    def _dataset_changed(self, state: str) -> None:
-        """Show the dataset panel when MNIST is missing; evaluate once it is loaded."""
-        self.set_class(state == "missing", "-no-data")
-        self.refresh_bindings()
-        if state == "missing":
-            self.query_one(DatasetPanel).show_missing()
-            self._status("No MNIST: download it or point MNIST_DIR at it.")
-        elif state == "loading":
-            self._status("Loading MNIST…")
-        elif state == "ready" and self.is_current:
+    def dataset_ready(self) -> None:
+        """MNIST is loaded: evaluate (if this screen is shown)."""
+        if self.is_current:
             self._maybe_evaluate()
 
     def _status(self, text: str) -> None:
@@ -339,7 +332,7 @@ class EvaluateScreen(DigitsScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Browser keys once there is an evaluation; the download only without MNIST."""
         if action == "download":
-            return self.app.dataset_state == "missing"
+            return self.can_download
         if action in ("open", "step", "true_digit", "predicted_digit", "clear_filters"):
             return self.evaluation is not None
         return True
@@ -365,7 +358,3 @@ class EvaluateScreen(DigitsScreen):
         if self._pending_key is not None:
             self.workers.cancel_group(self, "evaluate")
 
-    def action_download(self) -> None:
-        """Download MNIST (when it is missing)."""
-        if self.app.dataset_state == "missing":
-            self.query_one(DatasetPanel).start_download()

@@ -26,10 +26,8 @@ from network.registry import (
     delete_model,
     list_models,
     rename_model,
-    set_active,
     startup_model,
 )
-from network.store import load_model
 from tui.errors import one_line_error
 from tui.screens.base import DigitsScreen
 from tui.widgets.dialogs import ConfirmDialog, NameDialog
@@ -169,13 +167,11 @@ class ModelsScreen(DigitsScreen):
         if entry is None:
             return
         try:
-            model = load_model(entry.path)
-            set_active(entry.name)
+            self.app.make_active(entry.name, entry.path)
         except (ModelError, OSError) as exc:
             self._message(f"Cannot make '{entry.name}' active: {one_line_error(exc) or exc}",
                           error=True)
             return
-        self.app.set_model(model, entry.path)
         self._message(f"'{entry.name}' is now the active model.")
         self.refresh_list()
 

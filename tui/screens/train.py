@@ -28,14 +28,13 @@ from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
 from network.errors import ModelError
-from network.registry import path_for, save_trained, set_active
+from network.registry import path_for, save_trained
 from network.report import ProgressThrottle
-from network.store import load_model
 from network.train import train
 from tui.cli.train import out_of_memory
 from tui.errors import one_line_error
 from tui.messages import ModelSaved, TrainDone, TrainProgress
-from tui.screens.base import DigitsScreen
+from tui.screens.dataset import DatasetScreen
 from tui.widgets.dataset_panel import DatasetPanel
 from tui.widgets.train_form import TrainForm
 from tui.widgets.train_progress import TrainProgressView, clock
@@ -51,7 +50,7 @@ cancels a run; k then keeps its last completed epoch. You can switch screens (an
 it trains."""
 
 
-class TrainScreen(DigitsScreen):
+class TrainScreen(DatasetScreen):
     """Train a network on MNIST with live progress; save it; make it the active model."""
 
     TITLE = "Train"
@@ -110,23 +109,15 @@ class TrainScreen(DigitsScreen):
 
     def on_mount(self) -> None:
         """Follow the dataset."""
-        self.watch(self.app, "dataset_state", self._dataset_changed)
+        self.follow_dataset()
 
     def on_screen_resume(self) -> None:
         """Shown: make sure the dataset is loading (it is needed to train)."""
         self.app.request_dataset()
 
-    def _dataset_changed(self, state: str) -> None:
-        """Show the dataset panel when MNIST is missing; say what is happening."""
-        missing = state == "missing"
-        self.set_class(missing, "-no-data")
-        self.refresh_bindings()
-        if missing:
-            self.query_one(DatasetPanel).show_missing()
-            self._status("No MNIST: download it or point MNIST_DIR at it.")
-        elif state == "loading":
-            self._status("Loading MNIST…")
-        elif state == "ready" and not self.running:
+    def dataset_ready(self) -> None:
+        """MNIST is loaded: say how to start (unless a run is going)."""
+        if not self.running:
             self._status("Ready: ctrl+s starts training.")
 
     def _status(self, text: str) -> None:
@@ -152,7 +143,7 @@ class TrainScreen(DigitsScreen):
         if action == "keep":
             return self._unsaved is not None and not self.running
         if action == "download":
-            return self.app.dataset_state == "missing"
+            return self.can_download
         return True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -330,17 +321,11 @@ class TrainScreen(DigitsScreen):
             return
         path = path_for(self.saved_name)
         try:
-            model = load_model(path)
-            set_active(self.saved_name)
+            self.app.make_active(self.saved_name, path)
         except (ModelError, OSError) as exc:
             self._outcome(f"'{self.saved_name}' is saved ({path}) but could not be made active: "
                           f"{one_line_error(exc) or exc}", error=True)
             return
-        self.app.set_model(model, path)
         self._outcome(f"'{self.saved_name}' is now the active model (Paint uses it).")
         self.notify(f"Active model: {self.saved_name}", timeout=3)
 
-    def action_download(self) -> None:
-        """Download MNIST (when it is missing)."""
-        if self.app.dataset_state == "missing":
-            self.query_one(DatasetPanel).start_download()
