@@ -15,8 +15,9 @@ import gc
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import numpy as np
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -118,6 +119,20 @@ class DigitsApp(App[None]):
         model = load_model(path)
         set_active(name)
         self.set_model(model, path)
+
+    # -- actions that lead to another screen ------------------------------------------------------
+
+    def open_on_paint(self, image: np.ndarray, caption: str) -> None:
+        """Put a 28x28 image on the Paint screen's canvas (undoably, with a caption); go there."""
+        paint = self.get_screen_stack("paint")[0]  # the mode's base screen, under any dialog
+        cast(PaintScreen, paint).show_image(image, caption)
+        self.switch_mode("paint")
+
+    async def evaluate_model(self, name: str) -> None:
+        """Go to the Evaluate screen and evaluate the saved model `name` there."""
+        await self.switch_mode("evaluate")
+        # The mode's base screen: a help screen left open there may be on top of it.
+        cast(EvaluateScreen, self.get_screen_stack("evaluate")[0]).choose(name)
 
     # -- the dataset -------------------------------------------------------------------------
 

@@ -325,9 +325,7 @@ class EvaluateScreen(DatasetScreen):
             self.notify("No misclassified image to open.", timeout=3)
             return
         caption = f"MNIST test #{index}: {self.browser.describe(index)}"
-        paint = self.app.get_screen_stack("paint")[0]
-        paint.show_image(self.app.dataset.test_images[index], caption)
-        self.app.switch_mode("paint")
+        self.app.open_on_paint(self.app.dataset.test_images[index], caption)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Browser keys once there is an evaluation; the download only without MNIST."""

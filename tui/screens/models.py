@@ -254,6 +254,4 @@ class ModelsScreen(DigitsScreen):
         entry = self.selected
         if entry is None or entry.error:
             return
-        await self.app.switch_mode("evaluate")
-        # The mode's base screen: a help screen left open there may be on top of it.
-        self.app.get_screen_stack("evaluate")[0].choose(entry.name)
+        await self.app.evaluate_model(entry.name)
