@@ -15,7 +15,7 @@ import gc
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, cast
+from typing import Literal, cast
 
 import numpy as np
 from textual import work
@@ -24,8 +24,9 @@ from textual.binding import Binding
 from textual.reactive import var
 from textual.screen import Screen
 
-from mnist.dataset import load_mnist
+from mnist.dataset import Mnist, load_mnist
 from mnist.errors import MnistError
+from network.model import Model
 from network.registry import set_active, startup_model
 from network.store import load_model
 from tui.screens.base import MIN_HEIGHT, MIN_WIDTH
@@ -35,6 +36,9 @@ from tui.screens.models import ModelsScreen
 from tui.screens.paint import PaintScreen
 from tui.screens.train import TrainScreen
 from tui.widgets.modal import CommandPalette
+
+DatasetState = Literal["unknown", "loading", "ready", "missing"]
+"""Where the app is with MNIST: not asked for yet, loading, loaded, or not found (or damaged)."""
 
 SCREEN_KEYS = {"paint": "f2", "train": "f3", "evaluate": "f4", "models": "f5"}
 
@@ -68,17 +72,17 @@ class DigitsApp(App[None]):
 
     model_id: var[str] = var("")
     """Identity (path) of the active model; watch it to follow model changes."""
-    dataset_state: var[str] = var("unknown")
+    dataset_state: var[DatasetState] = var("unknown")
     """"unknown", "loading", "ready" or "missing"."""
 
     def __init__(
-        self, model: Any, model_path: Path, data_dir: str | None = None, notice: str = ""
+        self, model: Model, model_path: Path, data_dir: str | None = None, notice: str = ""
     ) -> None:
         super().__init__()
         self.model = model
         self.model_path = model_path
         self.data_dir = data_dir
-        self.dataset: Any = None
+        self.dataset: Mnist | None = None
         self.dataset_error = ""
         self._notice = notice
 
@@ -107,7 +111,7 @@ class DigitsApp(App[None]):
 
     # -- the active model ---------------------------------------------------------------------
 
-    def set_model(self, model: Any, path: Path) -> None:
+    def set_model(self, model: Model, path: Path) -> None:
         """Make `model` (loaded from `path`) the one every screen uses."""
         self.model = model
         self.model_path = path
@@ -152,7 +156,7 @@ class DigitsApp(App[None]):
         else:
             self.call_from_thread(self._dataset_done, data, "")
 
-    def _dataset_done(self, data: Any, error: str) -> None:
+    def _dataset_done(self, data: Mnist | None, error: str) -> None:
         self.dataset = data
         self.dataset_error = error
         self.dataset_state = "ready" if data is not None else "missing"

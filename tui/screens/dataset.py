@@ -8,8 +8,13 @@ the screen's `dataset_ready()` runs.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tui.screens.base import DigitsScreen
 from tui.widgets.dataset_panel import DatasetPanel
+
+if TYPE_CHECKING:
+    from tui.app import DatasetState
 
 MISSING_STATUS = "No MNIST: download it or point MNIST_DIR at it."
 LOADING_STATUS = "Loading MNIST…"
@@ -23,7 +28,7 @@ class DatasetScreen(DigitsScreen):
         """Track the app's dataset state from now on (and apply the current one)."""
         self.watch(self.app, "dataset_state", self._dataset_changed)
 
-    def _dataset_changed(self, state: str) -> None:
+    def _dataset_changed(self, state: DatasetState) -> None:
         """Show the dataset panel when MNIST is missing; say what is happening."""
         missing = state == "missing"
         self.set_class(missing, "-no-data")

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+import numpy as np
 from rich.table import Table
 from rich.text import Text
 from textual import events, work
@@ -39,6 +40,10 @@ from tui.widgets.dataset_panel import DatasetPanel
 from tui.widgets.dropdown import Dropdown
 from tui.widgets.gallery import MistakeGallery, Thumb
 from tui.widgets.mistakes import MistakeBrowser
+
+if TYPE_CHECKING:
+    from network.evaluate import Evaluation
+    from network.model import Model
 
 STACK_BELOW = 88
 """Narrower terminals put the browser under the matrix: the matrix (55 columns with the blank
@@ -82,7 +87,7 @@ class EvaluateScreen(DatasetScreen):
     def __init__(self) -> None:
         """Nothing evaluated yet."""
         super().__init__()
-        self.evaluation: Any = None
+        self.evaluation: Evaluation | None = None
         self.evaluated_name = ""
         self.seconds = 0.0
         self._token = 0
@@ -194,8 +199,8 @@ class EvaluateScreen(DatasetScreen):
                        data.test_labels)
 
     @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False)
-    def _evaluate(self, token: int, name: str, model: Any, path: Path, images: Any,
-                  labels: Any) -> None:
+    def _evaluate(self, token: int, name: str, model: Model | None, path: Path,
+                  images: np.ndarray, labels: np.ndarray) -> None:
         """Load (if needed) and score the model off the UI thread; reply by messages."""
         worker = get_current_worker()
         started = time.perf_counter()
@@ -239,7 +244,7 @@ class EvaluateScreen(DatasetScreen):
         self._show(message.evaluation)
         self.refresh_bindings()
 
-    def _show(self, ev: Any) -> None:
+    def _show(self, ev: Evaluation) -> None:
         """Accuracy, matrix, per-digit table, pairs, mistakes."""
         self.query_one("#accuracy", Digits).update(f"{ev.accuracy * 100:.2f}")
         wrong = int(ev.misclassified.size)

@@ -9,8 +9,8 @@ screen to it. The list is read again whenever the screen is shown.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Static
 
 from network.errors import ModelError
 from network.registry import (
+    ModelEntry,
     active_name,
     check_free,
     check_name,
@@ -39,7 +40,7 @@ at once, and digits starts with it next time. r renames a model, d deletes one a
 (the shipped model can be neither), e evaluates it on the Evaluate screen."""
 
 
-def _same_file(a: Any, b: Any) -> bool:
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     """True when two paths name the same file."""
     try:
         return Path(a).resolve() == Path(b).resolve()
@@ -65,7 +66,7 @@ class ModelsScreen(DigitsScreen):
     def __init__(self) -> None:
         """No list yet."""
         super().__init__()
-        self.entries: list[Any] = []
+        self.entries: list[ModelEntry] = []
 
     def compose_body(self) -> ComposeResult:
         """The active model line, the table, the details of the highlighted row, a message."""
@@ -123,7 +124,7 @@ class ModelsScreen(DigitsScreen):
         return next((e.name for e in self.entries if _same_file(e.path, path)), path.stem)
 
     @property
-    def selected(self) -> Any:
+    def selected(self) -> ModelEntry | None:
         """The highlighted ModelEntry, or None."""
         row = self.table.cursor_row if self.table.row_count else -1
         return self.entries[row] if 0 <= row < len(self.entries) else None
@@ -229,7 +230,7 @@ class ModelsScreen(DigitsScreen):
         question = f"Delete the model '{entry.name}'?\n{entry.path} is removed for good."
         self.app.push_screen(ConfirmDialog(question, "Delete"), done)
 
-    def _delete(self, entry: Any) -> None:
+    def _delete(self, entry: ModelEntry) -> None:
         """Delete; if the app was using it, fall back to the saved choice (the shipped one)."""
         was_active = _same_file(entry.path, self.app.model_path)
         try:

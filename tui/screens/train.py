@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -33,11 +35,15 @@ from network.report import ProgressThrottle
 from network.train import train
 from tui.cli.train import out_of_memory
 from tui.errors import one_line_error
-from tui.messages import ModelSaved, TrainDone, TrainProgress
+from tui.messages import ModelSaved, RunToSave, TrainDone, TrainProgress
 from tui.screens.dataset import DatasetScreen
 from tui.widgets.dataset_panel import DatasetPanel
 from tui.widgets.train_form import TrainForm
 from tui.widgets.train_progress import TrainProgressView, clock
+
+if TYPE_CHECKING:
+    from network.config import TrainConfig
+    from network.train import ProgressEvent
 
 HELP = """\
 Choose a preset (seed: the original 784-200-10 sigmoid network; fast: ReLU + Adam, seconds;
@@ -73,7 +79,7 @@ class TrainScreen(DatasetScreen):
         self._started = 0.0
         self.last_done: TrainDone | None = None
         self.saved_name = ""
-        self._unsaved: Any = None  # (model, context, name) of a cancelled run's last epoch
+        self._unsaved: RunToSave | None = None  # a cancelled run's last epoch
         self.worker_finished = threading.Event()  #: set when a training worker has returned
         self.worker_noticed = 0.0  #: monotonic time the worker first saw a stop request
         self.worker_stopped = 0.0  #: monotonic time the training loop returned
@@ -194,8 +200,9 @@ class TrainScreen(DatasetScreen):
             self._status("Cancelling…")
 
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
-    def _train(self, config: Any, images: Any, labels: Any, test_images: Any, test_labels: Any,
-               name: str, checksums: dict[str, str]) -> None:
+    def _train(self, config: TrainConfig, images: np.ndarray, labels: np.ndarray,
+               test_images: np.ndarray, test_labels: np.ndarray, name: str,
+               checksums: dict[str, str]) -> None:
         """Train, score and save off the UI thread; talks to the screen only by messages."""
         worker = get_current_worker()
         throttle = ProgressThrottle(0.1)
@@ -209,7 +216,7 @@ class TrainScreen(DatasetScreen):
                 return True
             return False
 
-        def on_progress(event: Any) -> None:
+        def on_progress(event: ProgressEvent) -> None:
             """From the loop: pass on the throttled events as messages."""
             for shown in throttle.feed(event):
                 self.post_message(TrainProgress(shown))
@@ -222,12 +229,12 @@ class TrainScreen(DatasetScreen):
             done.result, done.noticed, done.stopped = (result, self.worker_noticed,
                                                        self.worker_stopped)
             done.accuracy = result.test_accuracy
-            context = (config, result, name, checksums)
-            if result.ok and not worker.is_cancelled:
+            if result.ok and not worker.is_cancelled and result.model is not None:
                 done.path, done.name, done.accuracy = self._score_and_save(
-                    result.model, context, test_images, test_labels)
+                    RunToSave(result.model, config, result, name, checksums), test_images,
+                    test_labels)
             elif result.cancelled and result.last_epoch_model is not None:
-                done.keep = (result.last_epoch_model, context, name)
+                done.keep = RunToSave(result.last_epoch_model, config, result, name, checksums)
         except (ModelError, OSError) as exc:
             done.error = one_line_error(exc) or str(exc)
         except MemoryError as exc:
@@ -236,15 +243,15 @@ class TrainScreen(DatasetScreen):
             self.worker_finished.set()
         self.post_message(done)
 
-    def _score_and_save(self, model: Any, context: tuple[Any, Any, str, dict[str, str]],
-                        test_images: Any, test_labels: Any) -> tuple[Any, str, float]:
-        """Score `model` on the test set, save it with its metadata; (path, name, accuracy).
+    def _score_and_save(self, run: RunToSave, test_images: np.ndarray,
+                        test_labels: np.ndarray) -> tuple[Path, str, float]:
+        """Score `run.model` on the test set, save it with its metadata; (path, name, accuracy).
 
         The name gets -2, -3... if a model of that name appeared meanwhile. Runs in a worker.
         """
-        config, result, name, checksums = context
-        saved = save_trained(model, config, result, test_images, test_labels,
-                             checksums=checksums, command="digits (Train screen)", name=name)
+        saved = save_trained(run.model, run.config, run.result, test_images, test_labels,
+                             checksums=run.checksums, command="digits (Train screen)",
+                             name=run.name)
         return saved.path, saved.name, saved.evaluation.accuracy
 
     # -- progress and outcome --------------------------------------------------------------------
@@ -275,7 +282,7 @@ class TrainScreen(DatasetScreen):
                 self._unsaved = candidate
                 test = f" (test {message.accuracy:.2%})" if message.accuracy is not None else ""
                 text += (f" Press k to keep epoch {result.epochs_completed}{test} "
-                         f"as '{candidate[2]}'.")
+                         f"as '{candidate.name}'.")
             self._outcome(text)
         else:
             self.saved_name = message.name
@@ -294,11 +301,12 @@ class TrainScreen(DatasetScreen):
         self._save_kept(self._unsaved, data.test_images, data.test_labels)
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False)
-    def _save_kept(self, keep: Any, test_images: Any, test_labels: Any) -> None:
+    def _save_kept(self, keep: RunToSave, test_images: np.ndarray,
+                   test_labels: np.ndarray) -> None:
         """Score and save off the UI thread; reply with ModelSaved."""
-        model, context, name = keep
+        name = keep.name
         try:
-            path, name, _ = self._score_and_save(model, context, test_images, test_labels)
+            path, name, _ = self._score_and_save(keep, test_images, test_labels)
         except (ModelError, OSError) as exc:
             self.post_message(ModelSaved(name, None, one_line_error(exc) or str(exc)))
         else:

@@ -19,7 +19,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Select, Static, Switch
 
 from network.activations import ACTIVATIONS
-from network.config import parse_hidden
+from network.config import TrainConfig, parse_hidden
 from network.errors import ModelError
 from network.presets import PRESETS, preset_config
 from network.registry import check_free, check_name, default_name
@@ -29,7 +29,7 @@ SUBSETS = ((60000, "all 60,000"), (20000, "first 20,000"), (5000, "first 5,000 (
 """Choices for how many training images a run uses: (count, label)."""
 
 
-PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
+PARSERS: dict[str, tuple[Callable[[str], object], str]] = {
     "hidden": (parse_hidden, "sizes like 200 or 800,800"),
     "lr": (float, "a number like 0.01"),
     "epochs": (int, "a whole number"),
@@ -218,7 +218,7 @@ class TrainForm(VerticalScroll):
                 found[str(field.id)] = result.failure_descriptions[0]
         return found
 
-    def config(self) -> Any:
+    def config(self) -> TrainConfig:
         """The validated TrainConfig of the form; ModelError (first reason) if it is not valid."""
         errors = self.errors()
         first = next((k for k in errors if k != "name"), None)
