@@ -24,9 +24,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from mnist import SIDE
 from mnist.errors import MnistError
 
-SIZE = 28
 BOX = 20
 CENTRE = 14.0
 #: Images whose ink box is longer than this are block-averaged before the exact resample.
@@ -121,14 +121,14 @@ def _weights(length: int, s: float, com: float) -> np.ndarray:
     shift is rounded to whole pixels, so an already normalized digit comes back bit-exact.
     """
     i = np.arange(length, dtype=np.float64)
-    j = np.arange(SIZE, dtype=np.float64)[:, None]
+    j = np.arange(SIDE, dtype=np.float64)[:, None]
     t = CENTRE + 0.5 - s * (com + 0.5)
     if s == 1.0:
         t = float(np.floor(t + 0.5))
     tail = 0.0 if s < 1.0 else 0.5 * s  # how far linear interpolation spreads past the box
     lo, hi = t - tail, t + s * length + tail
-    if hi - lo <= SIZE:  # keep every bit of ink inside the field, even for lopsided shapes
-        t += max(0.0, -lo) - max(0.0, hi - SIZE)
+    if hi - lo <= SIDE:  # keep every bit of ink inside the field, even for lopsided shapes
+        t += max(0.0, -lo) - max(0.0, hi - SIDE)
     if s < 1.0:
         w = np.minimum(j + 1.0, t + s * (i + 1.0)) - np.maximum(j, t + s * i)
         return np.clip(w, 0.0, None)
@@ -185,7 +185,7 @@ def normalize(image: np.ndarray) -> np.ndarray:
     without ink returns all zeros. Non-2-D, empty, non-real or NaN/inf input raises MnistError.
     """
     arr = _check(image)
-    out = np.zeros((SIZE, SIZE), dtype=np.float32)
+    out = np.zeros((SIDE, SIDE), dtype=np.float32)
     bg = _background(arr)
     if bg >= 255.0:
         return out
