@@ -5,10 +5,11 @@ side is 20 px, then place it in the 28x28 field with its centre of mass on the c
 the training set, the centre of mass (row, col) in pixel-index coordinates averages (13.99, 14.01)
 with a spread of 0.29 px (MNIST shifted by whole pixels), so the target here is index (14, 14).
 
-The centre of mass comes from `scipy.ndimage.center_of_mass`. The resampling is one separable
-pass, ``W_rows @ ink_box @ W_cols.T`` with (28, n) weight matrices that also carry the sub-pixel
-shift, so there is a single interpolation (faster than `ndimage.zoom` then `ndimage.shift`,
-which would interpolate twice and, when shrinking, alias thin strokes instead of averaging):
+The centre of mass is `center_of_mass`, in NumPy (recognizing a drawing needs no SciPy). The
+resampling is one separable pass, ``W_rows @ ink_box @ W_cols.T`` with (28, n) weight matrices
+that also carry the sub-pixel shift, so there is a single interpolation (faster than
+`ndimage.zoom` then `ndimage.shift`, which would interpolate twice and, when shrinking, alias
+thin strokes instead of averaging):
 
 * shrinking (long side > 20 px): exact area averaging (box filter), so thin strokes stay visible;
 * enlarging: linear interpolation between pixel centres, which turns a hard 1-cell canvas stroke
@@ -22,7 +23,6 @@ Large images are block-averaged first (in row chunks), so a 4000x4000 scan costs
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from mnist import SIDE
 from mnist.errors import MnistError
@@ -52,19 +52,6 @@ def _check(image: object, what: str = "image") -> np.ndarray:
     if arr.dtype.kind == "b":  # True is full ink
         arr = arr.astype(np.uint8) * np.uint8(255)
     return arr
-
-
-def to_ink_255(image: np.ndarray) -> np.ndarray:
-    """Map an ink image to the 0..255 scale: (H, W) any real dtype -> (H, W) float32.
-
-    A float image whose maximum is <= 1 is taken as 0..1 and multiplied by 255, a bool image maps
-    to 0/255; anything else is returned as float32 unchanged. NaN/inf or non-2-D: MnistError.
-    """
-    arr = _check(image)
-    out = arr.astype(np.float32)
-    if arr.dtype.kind == "f" and float(out.max()) <= 1.0:
-        out *= 255.0
-    return out
 
 
 def _background(arr: np.ndarray) -> float:
@@ -166,12 +153,15 @@ def _ink(part: np.ndarray, bg: float, gain: float) -> np.ndarray:
 def center_of_mass(image: np.ndarray) -> tuple[float, float]:
     """(row, col) centre of mass of an (H, W) non-negative image, pixel-index coordinates.
 
-    Returns the geometric centre for an all-zero image.
+    Returns the geometric centre for an all-zero image. The same sums, in the same order, as
+    `scipy.ndimage.center_of_mass`, so the result is bit for bit the same.
     """
     x = np.asarray(image, dtype=np.float64)
-    if x.sum() <= 0:
+    total = x.sum()
+    if total <= 0:
         return ((x.shape[0] - 1) / 2.0, (x.shape[1] - 1) / 2.0)
-    rows, cols = ndimage.center_of_mass(x)
+    rows = (x * np.arange(x.shape[0], dtype=np.float64)[:, None]).sum() / total
+    cols = (x * np.arange(x.shape[1], dtype=np.float64)[None, :]).sum() / total
     return (float(rows), float(cols))
 
 
@@ -204,7 +194,7 @@ def normalize(image: np.ndarray) -> np.ndarray:
         x = _ink(crop, bg, gain)
     if x.sum() <= 0.0:
         return out
-    com_r, com_c = ndimage.center_of_mass(x)
+    com_r, com_c = center_of_mass(x)
     s = _scale(long_side)
     out = _weights(x.shape[0], s, com_r) @ x @ _weights(x.shape[1], s, com_c).T
     return np.clip(out, 0.0, 255.0).astype(np.float32)

@@ -21,7 +21,7 @@ from textual.widgets import Input, Label, Select, Static, Switch
 from network.activations import ACTIVATIONS
 from network.config import TrainConfig, parse_hidden
 from network.errors import ModelError
-from network.presets import PRESETS, preset_config
+from network.presets import PRESETS, preset_config, preset_names
 from network.registry import check_free, check_name, default_name
 from tui.widgets.dropdown import Dropdown
 
@@ -138,7 +138,7 @@ class TrainForm(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         """Preset, network and run settings, training images, and the name to save under."""
-        presets = [(f"{name}", name) for name in PRESETS]
+        presets = [(name, name) for name in preset_names()]
         with Horizontal(classes="field"):
             yield Label("Preset")
             yield Dropdown(presets, value=self._preset, allow_blank=False, compact=True,
