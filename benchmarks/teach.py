@@ -47,13 +47,13 @@ def keep(data, per_digit: int, folder: Path, seed: int = 0):
 def main() -> None:
     args = make_parser(__doc__.splitlines()[0]).parse_args()
     from mnist.styles import STYLED_DIGITS, engineers_hand
-    from network.store import load_shipped_model
+    from network.store import load_model, shipped_model_path
     from network.teach import TeachConfig, accuracy, teach
     from network.train import train
 
     print(machine_report())
     data = load_data()
-    model = load_shipped_model()
+    model = load_model(shipped_model_path())
     config = TeachConfig()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,9 +20,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from mnist import SIDE
 from mnist.errors import MnistError
 
-SIZE = 28
 UNDO_LEVELS = 64
 BRUSH_SIZES = (1, 2, 3)
 # Per brush size: (radius of full ink, radius where ink reaches 0). Size 1 gives a 255 centre,
@@ -50,7 +50,7 @@ class Box(NamedTuple):
         )
 
 
-FULL = Box(0, 0, SIZE, SIZE)
+FULL = Box(0, 0, SIDE, SIDE)
 
 
 def _union(a: Box | None, b: Box | None) -> Box | None:
@@ -93,7 +93,7 @@ class Drawing:
 
     def __init__(self, brush_size: int = 1) -> None:
         """Start with a blank canvas and the given brush size (1..3)."""
-        self._px = np.zeros((SIZE, SIZE), dtype=np.uint8)
+        self._px = np.zeros((SIDE, SIDE), dtype=np.uint8)
         self._undo: deque[np.ndarray] = deque(maxlen=UNDO_LEVELS)
         self._snapshot: np.ndarray | None = None  # canvas at begin_stroke, while a stroke is open
         self._last: tuple[int, int] | None = None  # last stamped point of the current stroke
@@ -170,7 +170,7 @@ class Drawing:
         kernel = _KERNELS[self._brush_size]
         r = kernel.shape[0] // 2
         top, left = max(row - r, 0), max(col - r, 0)
-        bottom, right = min(row + r + 1, SIZE), min(col + r + 1, SIZE)
+        bottom, right = min(row + r + 1, SIDE), min(col + r + 1, SIDE)
         if top >= bottom or left >= right:
             return None
         k = kernel[top - row + r : bottom - row + r, left - col + r : right - col + r]
@@ -215,7 +215,7 @@ class Drawing:
         """Erase everything (one undo step); returns the changed Box or None if already empty."""
         if self.is_empty:
             return None
-        return self.load(np.zeros((SIZE, SIZE), dtype=np.uint8))
+        return self.load(np.zeros((SIDE, SIDE), dtype=np.uint8))
 
     def load(self, image: np.ndarray) -> Box | None:
         """Put a (28, 28) image (any real dtype, 0..255 ink, clipped and rounded) on the canvas.
@@ -223,9 +223,9 @@ class Drawing:
         One undo step. NaN/inf or a wrong shape raise MnistError. Returns the changed Box.
         """
         arr = np.asarray(image)
-        if arr.shape != (SIZE, SIZE) or arr.dtype.kind not in "biuf":
+        if arr.shape != (SIDE, SIDE) or arr.dtype.kind not in "biuf":
             raise MnistError(
-                f"can only load a {SIZE}x{SIZE} real image, got {arr.dtype} {arr.shape}"
+                f"can only load a {SIDE}x{SIDE} real image, got {arr.dtype} {arr.shape}"
             )
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():
             raise MnistError("cannot load an image containing NaN or infinite values")
@@ -252,10 +252,10 @@ def line_cells(
     dr, dc = r1 - r0, c1 - c0
     n = max(abs(dr), abs(dc))
     if n == 0:
-        lo, hi = -margin, SIZE - 1 + margin
+        lo, hi = -margin, SIDE - 1 + margin
         return [(r0, c0)] if lo <= r0 <= hi and lo <= c0 <= hi else []
     k_lo, k_hi = 0, n
-    lo, hi = -margin - 1, SIZE + margin  # one cell of slack for rounding
+    lo, hi = -margin - 1, SIDE + margin  # one cell of slack for rounding
     for p0, d in ((r0, dr), (c0, dc)):
         # p0 + k*d/n must stay within [lo, hi]: intersect the k ranges.
         if d == 0:
@@ -267,7 +267,7 @@ def line_cells(
             a, b, d = -b, -a, -d
         k_lo, k_hi = max(k_lo, -(-a // d)), min(k_hi, b // d)
     cells = []
-    lo, hi = -margin, SIZE - 1 + margin
+    lo, hi = -margin, SIDE - 1 + margin
     for k in range(k_lo, k_hi + 1):
         r = r0 + (2 * k * dr + n) // (2 * n)
         c = c0 + (2 * k * dc + n) // (2 * n)

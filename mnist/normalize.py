@@ -5,10 +5,11 @@ side is 20 px, then place it in the 28x28 field with its centre of mass on the c
 the training set, the centre of mass (row, col) in pixel-index coordinates averages (13.99, 14.01)
 with a spread of 0.29 px (MNIST shifted by whole pixels), so the target here is index (14, 14).
 
-The centre of mass comes from `scipy.ndimage.center_of_mass`. The resampling is one separable
-pass, ``W_rows @ ink_box @ W_cols.T`` with (28, n) weight matrices that also carry the sub-pixel
-shift, so there is a single interpolation (faster than `ndimage.zoom` then `ndimage.shift`,
-which would interpolate twice and, when shrinking, alias thin strokes instead of averaging):
+The centre of mass is `center_of_mass`, in NumPy (recognizing a drawing needs no SciPy). The
+resampling is one separable pass, ``W_rows @ ink_box @ W_cols.T`` with (28, n) weight matrices
+that also carry the sub-pixel shift, so there is a single interpolation (faster than
+`ndimage.zoom` then `ndimage.shift`, which would interpolate twice and, when shrinking, alias
+thin strokes instead of averaging):
 
 * shrinking (long side > 20 px): exact area averaging (box filter), so thin strokes stay visible;
 * enlarging: linear interpolation between pixel centres, which turns a hard 1-cell canvas stroke
@@ -22,12 +23,11 @@ Large images are block-averaged first (in row chunks), so a 4000x4000 scan costs
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
+from mnist import SIDE
 from mnist.errors import MnistError
 from mnist.paper import paper_level
 
-SIZE = 28
 BOX = 20
 CENTRE = 14.0
 #: Images whose ink box is longer than this are block-averaged before the exact resample.
@@ -51,19 +51,6 @@ def _check(image: object, what: str = "image") -> np.ndarray:
     if arr.dtype.kind == "b":  # True is full ink
         arr = arr.astype(np.uint8) * np.uint8(255)
     return arr
-
-
-def to_ink_255(image: np.ndarray) -> np.ndarray:
-    """Map an ink image to the 0..255 scale: (H, W) any real dtype -> (H, W) float32.
-
-    A float image whose maximum is <= 1 is taken as 0..1 and multiplied by 255, a bool image maps
-    to 0/255; anything else is returned as float32 unchanged. NaN/inf or non-2-D: MnistError.
-    """
-    arr = _check(image)
-    out = arr.astype(np.float32)
-    if arr.dtype.kind == "f" and float(out.max()) <= 1.0:
-        out *= 255.0
-    return out
 
 
 def _background(arr: np.ndarray) -> float:
@@ -117,14 +104,14 @@ def _weights(length: int, s: float, com: float) -> np.ndarray:
     shift is rounded to whole pixels, so an already normalized digit comes back bit-exact.
     """
     i = np.arange(length, dtype=np.float64)
-    j = np.arange(SIZE, dtype=np.float64)[:, None]
+    j = np.arange(SIDE, dtype=np.float64)[:, None]
     t = CENTRE + 0.5 - s * (com + 0.5)
     if s == 1.0:
         t = float(np.floor(t + 0.5))
     tail = 0.0 if s < 1.0 else 0.5 * s  # how far linear interpolation spreads past the box
     lo, hi = t - tail, t + s * length + tail
-    if hi - lo <= SIZE:  # keep every bit of ink inside the field, even for lopsided shapes
-        t += max(0.0, -lo) - max(0.0, hi - SIZE)
+    if hi - lo <= SIDE:  # keep every bit of ink inside the field, even for lopsided shapes
+        t += max(0.0, -lo) - max(0.0, hi - SIDE)
     if s < 1.0:
         w = np.minimum(j + 1.0, t + s * (i + 1.0)) - np.maximum(j, t + s * i)
         return np.clip(w, 0.0, None)
@@ -162,12 +149,15 @@ def _ink(part: np.ndarray, bg: float, gain: float) -> np.ndarray:
 def center_of_mass(image: np.ndarray) -> tuple[float, float]:
     """(row, col) centre of mass of an (H, W) non-negative image, pixel-index coordinates.
 
-    Returns the geometric centre for an all-zero image.
+    Returns the geometric centre for an all-zero image. The same sums, in the same order, as
+    `scipy.ndimage.center_of_mass`, so the result is bit for bit the same.
     """
     x = np.asarray(image, dtype=np.float64)
-    if x.sum() <= 0:
+    total = x.sum()
+    if total <= 0:
         return ((x.shape[0] - 1) / 2.0, (x.shape[1] - 1) / 2.0)
-    rows, cols = ndimage.center_of_mass(x)
+    rows = (x * np.arange(x.shape[0], dtype=np.float64)[:, None]).sum() / total
+    cols = (x * np.arange(x.shape[1], dtype=np.float64)[None, :]).sum() / total
     return (float(rows), float(cols))
 
 
@@ -181,7 +171,7 @@ def normalize(image: np.ndarray) -> np.ndarray:
     back to 0..255. An image without ink returns all zeros. Non-2-D, empty, non-real or NaN/inf input raises MnistError.
     """
     arr = _check(image)
-    out = np.zeros((SIZE, SIZE), dtype=np.float32)
+    out = np.zeros((SIDE, SIDE), dtype=np.float32)
     bg = _background(arr)
     if bg >= 255.0:
         return out
@@ -200,7 +190,7 @@ def normalize(image: np.ndarray) -> np.ndarray:
         x = _ink(crop, bg, gain)
     if x.sum() <= 0.0:
         return out
-    com_r, com_c = ndimage.center_of_mass(x)
+    com_r, com_c = center_of_mass(x)
     s = _scale(long_side)
     out = _weights(x.shape[0], s, com_r) @ x @ _weights(x.shape[1], s, com_c).T
     return np.clip(out, 0.0, 255.0).astype(np.float32)

@@ -1,47 +1,17 @@
-"""A NumPy neural network for handwritten digits: the original, the engine, training, saving."""
+"""A NumPy neural network for handwritten digits: the original, the engine, training, saving.
 
-from __future__ import annotations
+Import what you need from its modules; the package itself imports nothing, so that
+`import network.errors` does not load NumPy, SciPy and every other module:
 
-from network.augment import AugmentConfig, Augmenter, augment
-from network.config import TrainConfig
-from network.errors import ModelError
-from network.evaluate import Evaluation, confusion_matrix, evaluate
-from network.faithful import NeuralNetwork, make_targets, scale_inputs
-from network.mlp import MLP
-from network.presets import PRESETS, preset_config
-from network.store import (
-    build_metadata,
-    load_model,
-    load_shipped_model,
-    read_metadata,
-    save_model,
-    shipped_model_path,
-)
-from network.train import EpochStats, ProgressEvent, TrainResult, train
-
-__all__ = [
-    "MLP",
-    "PRESETS",
-    "AugmentConfig",
-    "Augmenter",
-    "EpochStats",
-    "Evaluation",
-    "ModelError",
-    "NeuralNetwork",
-    "ProgressEvent",
-    "TrainConfig",
-    "TrainResult",
-    "augment",
-    "build_metadata",
-    "confusion_matrix",
-    "evaluate",
-    "load_model",
-    "load_shipped_model",
-    "make_targets",
-    "preset_config",
-    "read_metadata",
-    "save_model",
-    "scale_inputs",
-    "shipped_model_path",
-    "train",
-]
+    network.faithful    the original app's network, one record at a time
+    network.mlp         the engine: MLP, layer stacks of any depth in float32 mini-batches
+    network.activations, network.losses, network.inputs, network.optim   its parts
+    network.config      TrainConfig;  network.presets  PRESETS, preset_config
+    network.augment     on-the-fly augmentation of training batches
+    network.train       the training loop (reports through a callback)
+    network.evaluate    accuracy, confusion matrix, per-digit scores
+    network.report      progress throttling and summaries shared by the CLI and the app
+    network.store       model files (save atomically, load without unpickling)
+    network.registry    the models folder and the active model
+    network.errors      ModelError
+"""

@@ -27,13 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from mnist import SIDE
 from network.errors import ModelError
 
 __all__ = ["AugmentConfig", "Augmenter", "augment"]
 
-_SIDE = 28
-_CENTER = (_SIDE - 1) / 2.0
-_PADDED = _SIDE + 3  # a border of zeros: one row/column before, two after
+_CENTER = (SIDE - 1) / 2.0
+_PADDED = SIDE + 3  # a border of zeros: one row/column before, two after
 
 
 @dataclass
@@ -58,7 +58,7 @@ class AugmentConfig:
         limits = {
             "rotate": (0.0, 90.0), "scale": (0.0, 0.9), "aspect": (0.0, 0.9),
             "shear": (0.0, 1.0), "shift": (0.0, 10.0), "elastic": (0.0, 10.0),
-            "elastic_grid": (2, 28), "thicken": (0.0, 1.0), "thin": (0.0, 1.0),
+            "elastic_grid": (2, SIDE), "thicken": (0.0, 1.0), "thin": (0.0, 1.0),
             "coarsen": (0.0, 1.0), "fill_box": (0.0, 1.0), "binarize": (0.0, 1.0),
         }
         for name, (lo, hi) in limits.items():
@@ -87,14 +87,14 @@ class AugmentConfig:
 
 def _upsample_matrix(g: int) -> np.ndarray:
     """(g*g, 784) float32 bilinear weights from a g x g control grid to the 28x28 pixels."""
-    pos = np.linspace(0.0, g - 1.0, _SIDE)  # pixel -> grid coordinate
+    pos = np.linspace(0.0, g - 1.0, SIDE)  # pixel -> grid coordinate
     lo = np.minimum(np.floor(pos).astype(int), g - 2)
     frac = pos - lo
-    one_d = np.zeros((g, _SIDE))
-    one_d[lo, np.arange(_SIDE)] = 1.0 - frac
-    one_d[lo + 1, np.arange(_SIDE)] += frac
+    one_d = np.zeros((g, SIDE))
+    one_d[lo, np.arange(SIDE)] = 1.0 - frac
+    one_d[lo + 1, np.arange(SIDE)] += frac
     # (gy, gx, y, x) -> (gy*g + gx, y*28 + x)
-    return np.einsum("ay,bx->abyx", one_d, one_d).reshape(g * g, _SIDE * _SIDE).astype(np.float32)
+    return np.einsum("ay,bx->abyx", one_d, one_d).reshape(g * g, SIDE * SIDE).astype(np.float32)
 
 
 class Augmenter:
@@ -109,7 +109,7 @@ class Augmenter:
         self.config = config or AugmentConfig()
         self.config.validate()
         self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        ys, xs = np.mgrid[0:_SIDE, 0:_SIDE].astype(np.float32)
+        ys, xs = np.mgrid[0:SIDE, 0:SIDE].astype(np.float32)
         self._gx = xs.ravel() - np.float32(_CENTER)  # (784,) centered pixel coordinates
         self._gy = ys.ravel() - np.float32(_CENTER)
         self._up = _upsample_matrix(int(self.config.elastic_grid))  # (G*G, 784)
@@ -119,8 +119,8 @@ class Augmenter:
         """Allocate the work buffers for batches of up to b images."""
         if b <= self._capacity:
             return
-        n, p = _SIDE * _SIDE, _PADDED
-        self._img = np.empty((b, _SIDE, _SIDE), np.float32)
+        n, p = SIDE * SIDE, _PADDED
+        self._img = np.empty((b, SIDE, SIDE), np.float32)
         self._pad = np.zeros((b, p, p), np.float32)  # the border stays 0 for good
         self._field = np.empty((2 * b, n), np.float32)  # source x rows, then source y rows
         self._ix = np.empty((b, n), np.int32)
@@ -144,7 +144,7 @@ class Augmenter:
         b = images.shape[0]
         self._workspace(max(b, 1))
         x = self._img[:b]
-        np.copyto(x, images.reshape(b, _SIDE, _SIDE), casting="unsafe")
+        np.copyto(x, images.reshape(b, SIDE, SIDE), casting="unsafe")
         if b:
             self._thickness(x)
             self._coarsen(x)
@@ -152,7 +152,7 @@ class Augmenter:
             self._binarize(x)
             np.clip(x, 0.0, 255.0, out=x)
         if out is not None:
-            np.copyto(out.reshape(b, _SIDE, _SIDE), x)
+            np.copyto(out.reshape(b, SIDE, SIDE), x)
             return out
         if images.dtype == np.uint8:
             np.rint(x, out=x)
@@ -177,17 +177,17 @@ class Augmenter:
             if grow:  # 3x3 maximum (then a plus-shaped one for a quarter of the images)
                 for dy in range(3):
                     for dx in range(3):
-                        np.maximum(res, pad[:, dy : dy + _SIDE, dx : dx + _SIDE], out=res)
+                        np.maximum(res, pad[:, dy : dy + SIDE, dx : dx + SIDE], out=res)
                 twice = self.rng.random(idx.size) < 0.25
                 if twice.any():
                     again = np.pad(res[twice], ((0, 0), (1, 1), (1, 1)))
                     more = res[twice]
                     for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):  # plus-shaped this time
-                        np.maximum(more, again[:, dy : dy + _SIDE, dx : dx + _SIDE], out=more)
+                        np.maximum(more, again[:, dy : dy + SIDE, dx : dx + SIDE], out=more)
                     res[twice] = more
             else:  # plus-shaped minimum (keeps more of thin strokes than a 3x3 one)
                 for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
-                    np.minimum(res, pad[:, dy : dy + _SIDE, dx : dx + _SIDE], out=res)
+                    np.minimum(res, pad[:, dy : dy + SIDE, dx : dx + SIDE], out=res)
             alpha = self.rng.uniform(0.5, 1.0, (idx.size, 1, 1)).astype(np.float32)
             res -= sub
             res *= alpha
@@ -204,7 +204,7 @@ class Augmenter:
         idx = self._subset(x.shape[0], self.config.coarsen)
         if idx.size == 0:
             return
-        half = _SIDE // 2
+        half = SIDE // 2
         pooled = x[idx].reshape(idx.size, half, 2, half, 2).mean(axis=(2, 4))
         thr = self.rng.uniform(30.0, 90.0, (idx.size, 1, 1)).astype(np.float32)
         cells = np.where(pooled > thr, np.float32(255.0), np.float32(0.0))
@@ -218,7 +218,7 @@ class Augmenter:
         def extent(mask: np.ndarray) -> np.ndarray:
             """(k,) float64 length of the inked span of each row of mask (k, 28) bool."""
             first = np.argmax(mask, axis=1)
-            last = _SIDE - 1 - np.argmax(mask[:, ::-1], axis=1)
+            last = SIDE - 1 - np.argmax(mask[:, ::-1], axis=1)
             return np.maximum(last - first + 1, 1).astype(np.float64)
 
         return np.clip(20.0 / extent(cols), 1.0, 1.6), np.clip(20.0 / extent(rows), 1.0, 1.6)
@@ -272,10 +272,10 @@ class Augmenter:
         """
         b, p = x.shape[0], _PADDED
         padded = self._pad[:b]
-        padded[:, 1 : _SIDE + 1, 1 : _SIDE + 1] = x
+        padded[:, 1 : SIDE + 1, 1 : SIDE + 1] = x
         flat = padded.reshape(-1)
-        np.clip(sx, -1.0, float(_SIDE), out=sx)
-        np.clip(sy, -1.0, float(_SIDE), out=sy)
+        np.clip(sx, -1.0, float(SIDE), out=sx)
+        np.clip(sy, -1.0, float(SIDE), out=sy)
         sx += 1.0  # now in [0, 29]: truncation is floor, and the index into padded
         sy += 1.0
         ix, iy, base = self._ix[:b], self._iy[:b], self._base[:b]
@@ -307,7 +307,7 @@ class Augmenter:
         bottom -= top  # top + wy (bottom - top)
         bottom *= sy
         bottom += top
-        return bottom.reshape(b, _SIDE, _SIDE)
+        return bottom.reshape(b, SIDE, SIDE)
 
     def _binarize(self, x: np.ndarray) -> None:
         """Threshold some images of x (B, 28, 28) float32 to 0/255, in place."""

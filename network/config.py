@@ -20,7 +20,7 @@ from network.inputs import SCALINGS
 from network.losses import OUTPUTS
 from network.optim import OPTIMIZERS, SCHEDULES
 
-__all__ = ["TrainConfig", "INIT_NAMES", "PRESET_NAMES", "MAX_LR"]
+__all__ = ["TrainConfig", "INIT_NAMES", "PRESET_NAMES", "MAX_LR", "parse_hidden"]
 
 INIT_NAMES = ("original", "he")
 PRESET_NAMES = ("seed", "fast", "best", "custom")
@@ -28,6 +28,15 @@ PRESET_NAMES = ("seed", "fast", "best", "custom")
 MAX_LR = {"sgd": 100.0, "momentum": 100.0, "adam": 1.0}
 MAX_HIDDEN = 8192
 MAX_LAYERS = 8
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """Hidden sizes typed as text: '200' -> (200,), '800,800' or '800 800' -> (800, 800), '' -> ().
+
+    ValueError when a part is not a whole number; the sizes themselves are checked by
+    `TrainConfig.validate()`.
+    """
+    return tuple(int(part) for part in text.replace(",", " ").split())
 
 
 def _number(value: Any) -> bool:

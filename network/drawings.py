@@ -34,13 +34,12 @@ import datetime as _dt
 import fcntl
 import hashlib
 import json
+import os
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-import os
 
 import numpy as np
 import platformdirs

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.special
 
+from mnist import SIDE
 from network.errors import ModelError
 
 __all__ = ["NeuralNetwork", "scale_inputs", "make_targets", "faithful_accuracy"]
@@ -119,7 +120,7 @@ def scale_inputs(images: np.ndarray) -> np.ndarray:
         (N, 784) float64 in [0.01, 1.0] ((1, 784) for a single image).
     """
     x = np.asarray(images)
-    if x.ndim == 1 or x.shape == (28, 28):
+    if x.ndim == 1 or x.shape == (SIDE, SIDE):
         flat = x.reshape(1, -1)
     else:
         flat = x.reshape(x.shape[0], -1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mnist import SIDE
 from network.errors import ModelError
 
 __all__ = [
@@ -65,7 +66,8 @@ def as_rows(images: np.ndarray, n_inputs: int = 784) -> np.ndarray:
     x = np.asarray(images)
     if x.dtype.kind not in "uif" or x.dtype == np.float16:
         raise ModelError(f"images must be uint8 or float pixels, got dtype {x.dtype}")
-    single = (x.ndim == 1 and x.size == n_inputs) or (x.shape == (28, 28) and n_inputs == 784)
+    single = (x.ndim == 1 and x.size == n_inputs) or (
+        x.shape == (SIDE, SIDE) and n_inputs == SIDE * SIDE)
     if single:
         return x.reshape(1, n_inputs)
     if x.ndim >= 2 and int(np.prod(x.shape[1:])) == n_inputs:

@@ -38,7 +38,7 @@ from network.errors import ModelError
 from network.mlp import MLP
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model", "read_metadata",
-           "build_metadata", "shipped_model_path", "load_shipped_model"]
+           "build_metadata", "shipped_model_path"]
 
 FORMAT = "digits-model"
 FORMAT_VERSION = 1
@@ -420,10 +420,3 @@ def shipped_model_path() -> Path:
     """Where the trained model shipped with the package lives: network/shipped/best.npz."""
     return Path(__file__).resolve().parent / "shipped" / "best.npz"
 
-
-def load_shipped_model() -> MLP:
-    """The shipped model; ModelError (with what to do) when it is missing or damaged."""
-    path = shipped_model_path()
-    if not path.exists():
-        raise ModelError(f"no shipped model at {path}: train one with `digits train`")
-    return load_model(path)

@@ -121,12 +121,6 @@ class TrainResult:
         """True when every epoch ran and nothing diverged."""
         return not (self.cancelled or self.diverged) and self.epochs_completed == self.config.epochs
 
-    def raise_if_diverged(self) -> TrainResult:
-        """Raise ModelError(message) if the run diverged; otherwise return self."""
-        if self.diverged:
-            raise ModelError(self.message)
-        return self
-
 
 def build_model(config: TrainConfig, n_inputs: int = 784, n_classes: int = 10,
                 rng: np.random.Generator | int | None = None) -> MLP:

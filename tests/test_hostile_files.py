@@ -8,7 +8,6 @@ bounds the images per file and per call and streams stacks in batches.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

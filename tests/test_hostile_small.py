@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist.fileio import printable
 from mnist.dataset import load_mnist
 from mnist.errors import MnistError
+from mnist.fileio import printable
 from mnist.imagefile import parse_pgm, write_text_art
 from tui.cli import main
 

@@ -16,14 +16,20 @@ import gc
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Literal, cast
 
+import numpy as np
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import var
 from textual.screen import Screen
 
+from mnist.dataset import Mnist, load_mnist
+from mnist.errors import MnistError
+from network.model import Model
+from network.registry import set_active, startup_model
+from network.store import load_model
 from tui.screens.base import MIN_HEIGHT, MIN_WIDTH
 from tui.screens.drawings import DrawingsScreen
 from tui.screens.evaluate import EvaluateScreen
@@ -32,6 +38,9 @@ from tui.screens.models import ModelsScreen
 from tui.screens.paint import PaintScreen
 from tui.screens.train import TrainScreen
 from tui.widgets.modal import CommandPalette
+
+DatasetState = Literal["unknown", "loading", "ready", "missing"]
+"""Where the app is with MNIST: not asked for yet, loading, loaded, or not found (or damaged)."""
 
 SCREEN_KEYS = {"paint": "f2", "train": "f3", "evaluate": "f4", "models": "f5", "drawings": "f6"}
 
@@ -67,17 +76,17 @@ class DigitsApp(App[None]):
 
     model_id: var[str] = var("")
     """Identity (path) of the active model; watch it to follow model changes."""
-    dataset_state: var[str] = var("unknown")
+    dataset_state: var[DatasetState] = var("unknown")
     """"unknown", "loading", "ready" or "missing"."""
 
     def __init__(
-        self, model: Any, model_path: Path, data_dir: str | None = None, notice: str = ""
+        self, model: Model, model_path: Path, data_dir: str | None = None, notice: str = ""
     ) -> None:
         super().__init__()
         self.model = model
         self.model_path = model_path
         self.data_dir = data_dir
-        self.dataset: Any = None
+        self.dataset: Mnist | None = None
         self.dataset_error = ""
         self._notice = notice
 
@@ -106,11 +115,32 @@ class DigitsApp(App[None]):
 
     # -- the active model ---------------------------------------------------------------------
 
-    def set_model(self, model: Any, path: Path) -> None:
+    def set_model(self, model: Model, path: Path) -> None:
         """Make `model` (loaded from `path`) the one every screen uses."""
         self.model = model
         self.model_path = path
         self.model_id = str(path)
+
+    def make_active(self, name: str, path: Path) -> None:
+        """Load the model `name` (file `path`), remember it as the active one across restarts, and
+        switch every screen to it. Raises ModelError or OSError, changing nothing, if it cannot."""
+        model = load_model(path)
+        set_active(name)
+        self.set_model(model, path)
+
+    # -- actions that lead to another screen ------------------------------------------------------
+
+    def open_on_paint(self, image: np.ndarray, caption: str) -> None:
+        """Put a 28x28 image on the Paint screen's canvas (undoably, with a caption); go there."""
+        paint = self.get_screen_stack("paint")[0]  # the mode's base screen, under any dialog
+        cast(PaintScreen, paint).show_image(image, caption)
+        self.switch_mode("paint")
+
+    async def evaluate_model(self, name: str) -> None:
+        """Go to the Evaluate screen and evaluate the saved model `name` there."""
+        await self.switch_mode("evaluate")
+        # The mode's base screen: a help screen left open there may be on top of it.
+        cast(EvaluateScreen, self.get_screen_stack("evaluate")[0]).choose(name)
 
     # -- the dataset -------------------------------------------------------------------------
 
@@ -123,9 +153,6 @@ class DigitsApp(App[None]):
     @work(thread=True, exclusive=True, group="dataset")
     def _load_dataset(self) -> None:
         """Read and verify the four files (about 0.2 s) off the UI thread."""
-        from mnist.dataset import load_mnist
-        from mnist.errors import MnistError
-
         try:
             data = load_mnist(self.data_dir)
         except MnistError as exc:
@@ -133,7 +160,7 @@ class DigitsApp(App[None]):
         else:
             self.call_from_thread(self._dataset_done, data, "")
 
-    def _dataset_done(self, data: Any, error: str) -> None:
+    def _dataset_done(self, data: Mnist | None, error: str) -> None:
         self.dataset = data
         self.dataset_error = error
         self.dataset_state = "ready" if data is not None else "missing"
@@ -187,8 +214,6 @@ def run(model: str | None = None, data_dir: str | None = None) -> int:
     A model file that cannot be loaded raises the network's one-line ModelError before the
     terminal is taken over, so the CLI prints it and exits 2.
     """
-    from network.registry import startup_model
-
     loaded, path, notice = startup_model(model)
     if notice:  # also on the terminal, where it stays after the app is gone
         print(f"digits: {notice}", file=sys.stderr)

@@ -7,11 +7,18 @@ and the screen's handler runs on the UI thread. Handler names follow Textual's r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from mnist.download import DownloadProgress
+    from network.config import TrainConfig
+    from network.evaluate import Evaluation
+    from network.mlp import MLP
+    from network.train import ProgressEvent, TrainResult
 
 
 @dataclass(eq=False)
@@ -24,7 +31,19 @@ class _Posted(Message):
 class TrainProgress(_Posted):
     """A (throttled) `network.train.ProgressEvent` from the training worker."""
 
-    event: Any  #: network.train.ProgressEvent
+    event: ProgressEvent
+
+
+@dataclass(frozen=True)
+class RunToSave:
+    """A trained model not saved yet, with what its metadata needs (a cancelled run's last
+    completed epoch, kept only if the user asks)."""
+
+    model: MLP
+    config: TrainConfig
+    result: TrainResult
+    name: str  #: the name to save it under
+    checksums: dict[str, str]  #: the dataset's, for the metadata
 
 
 @dataclass(eq=False)
@@ -36,14 +55,14 @@ class TrainDone(_Posted):
     stamps of the worker first seeing the cancel request and of the loop returning (0 if not).
     """
 
-    result: Any = None  #: network.train.TrainResult, or None when training could not start
+    result: TrainResult | None = None  #: None when training could not start
     accuracy: float | None = None  #: test accuracy of the saved model
     name: str = ""
     path: Path | None = None
     error: str = ""
     noticed: float = 0.0
     stopped: float = 0.0
-    keep: tuple[Any, Any, str] | None = None  #: (model, context, name) a cancel left unsaved
+    keep: RunToSave | None = None  #: what a cancel left unsaved
 
 
 @dataclass(eq=False)
@@ -59,7 +78,7 @@ class ModelSaved(_Posted):
 class DownloadUpdate(_Posted):
     """A `mnist.download.DownloadProgress` report from the download worker."""
 
-    progress: Any  #: mnist.download.DownloadProgress
+    progress: DownloadProgress
     file_index: int = 0  #: 0-based position of the file among the four
 
 
@@ -85,9 +104,8 @@ class EvalDone(_Posted):
     """An evaluation finished (`evaluation` set), was cancelled, or failed (`error`)."""
 
     token: int
-    evaluation: Any = None  #: network.evaluate.Evaluation
+    evaluation: Evaluation | None = None
     name: str = ""
     error: str = ""
     cancelled: bool = False
     seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)

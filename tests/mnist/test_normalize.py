@@ -13,16 +13,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import ndimage
 
-from mnist.errors import MnistError
 from mnist.drawing import BRUSH_SIZES, Drawing
-from mnist.normalize import (
-    MIN_INK_SPAN,
-    center_of_mass,
-    ink_span,
-    is_blank,
-    normalize,
-    to_ink_255,
-)
+from mnist.errors import MnistError
+from mnist.normalize import MIN_INK_SPAN, center_of_mass, ink_span, is_blank, normalize
 
 
 def _load_test_digits(mnist_dir: Path, count: int) -> np.ndarray:
@@ -150,14 +143,20 @@ def test_dtypes_clipping_and_paper_level() -> None:
     np.testing.assert_allclose(normalize(on_paper), ref, atol=0.05)
 
 
-def test_to_ink_255() -> None:
-    unit = np.array([[0.0, 0.5], [1.0, 0.25]])
-    np.testing.assert_allclose(to_ink_255(unit), unit * 255)
-    assert to_ink_255(unit).dtype == np.float32
-    np.testing.assert_allclose(to_ink_255(unit * 255), unit * 255)
-    np.testing.assert_array_equal(to_ink_255(np.eye(2, dtype=bool)), np.eye(2) * 255)
+def test_bool_images_are_full_ink_and_nan_is_refused() -> None:
+    ink = np.zeros((28, 28), dtype=bool)
+    ink[6:22, 12:16] = True
+    np.testing.assert_array_equal(normalize(ink), normalize(ink.astype(np.uint8) * 255))
     with pytest.raises(MnistError):
-        to_ink_255(np.array([[np.nan]]))
+        normalize(np.array([[np.nan]]))
+
+
+def test_center_of_mass_is_scipys() -> None:
+    rng = np.random.default_rng(3)
+    for shape in ((28, 28), (5, 90), (61, 7)):
+        x = rng.random(shape) * (rng.random(shape) < 0.3)
+        assert center_of_mass(x) == tuple(float(v) for v in ndimage.center_of_mass(x))
+    assert center_of_mass(np.zeros((5, 9))) == (2.0, 4.0)
 
 
 def test_huge_image_is_block_averaged_quickly() -> None:

@@ -28,7 +28,6 @@ from network.store import (
     build_metadata,
     load_model,
     read_metadata,
-    save_model,
     shipped_model_path,
 )
 

@@ -318,8 +318,3 @@ def test_zip_bomb_is_refused_before_reading(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "MAX_FILE_BYTES", 1024 * 1024)
     assert_rejected(path, "too large")
 
-
-def test_load_shipped_model_when_absent(monkeypatch, tmp_path):
-    monkeypatch.setattr(store, "shipped_model_path", lambda: tmp_path / "best.npz")
-    with pytest.raises(ModelError, match="digits train"):
-        store.load_shipped_model()

@@ -19,7 +19,7 @@ import pytest
 
 from mnist.styles import STYLED_DIGITS, engineers_hand
 from network.drawings import add_drawings, load_drawings
-from network.store import load_shipped_model
+from network.store import load_model, shipped_model_path
 from network.teach import TeachConfig, accuracy, teach
 
 
@@ -37,7 +37,7 @@ def test_teach_learns_a_personal_style_and_keeps_mnist(mnist_data):
     other_images = engineers_hand(mnist_data.test_images[styled],
                                   mnist_data.test_labels[styled])
     other_labels = mnist_data.test_labels[styled]
-    model = load_shipped_model()
+    model = load_model(shipped_model_path())
     before = accuracy(model, other_images, other_labels)
     outcome = teach(model, drawings, mnist_data.train_images, mnist_data.train_labels,
                     mnist_data.test_images, mnist_data.test_labels, TeachConfig())

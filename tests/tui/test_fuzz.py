@@ -43,7 +43,6 @@ recognizes the drawing.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import random
@@ -314,12 +313,12 @@ def failed_workers(monkeypatch, mnist_dir) -> list[Worker]:
     reach Pilot: their state changes are watched instead.
     """
     import mnist.download
+    import tui.screens.train as train_screen
 
-    train_module = importlib.import_module("network.train")  # `network.train` is the function
     monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
     monkeypatch.delenv("DIGITS_MNIST_MIRRORS", raising=False)
     monkeypatch.setattr(mnist.download, "MIRRORS", ())
-    real_train = train_module.train
+    real_train = train_screen.train
 
     def short_train(config, *args, **kwargs):
         epochs = min(config.epochs, 2)
@@ -327,7 +326,7 @@ def failed_workers(monkeypatch, mnist_dir) -> list[Worker]:
             epochs=epochs, warmup_epochs=min(config.warmup_epochs, epochs))
         return real_train(config, *args, **kwargs)
 
-    monkeypatch.setattr(train_module, "train", short_train)
+    monkeypatch.setattr(train_screen, "train", short_train)
     failed: list[Worker] = []
     state = Worker.state
 

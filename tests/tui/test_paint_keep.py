@@ -3,9 +3,9 @@ digit's bar) keeps the digit named; the canvas clears; blank canvases are never 
 
 from __future__ import annotations
 
-from network.drawings import load_drawings
 from pilot_helpers import wait_for
 
+from network.drawings import load_drawings
 from tui.screens.help import HelpScreen, bindings_table
 from tui.widgets.canvas import Canvas
 from tui.widgets.probabilities import Probabilities

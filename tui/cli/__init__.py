@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from tui.cli import common, data, drawings, evaluate, predict, serve, teach, train
+from tui.errors import one_line_error
 
 # Subcommand modules: each has register(subparsers) that adds its parser(s) and sets `func`.
 SUBCOMMANDS = (train, evaluate, predict, data, drawings, teach, serve)
@@ -65,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - every user-facing error becomes one line
-        message = common.one_line_error(exc)
+        message = one_line_error(exc)
         if message is None:
             raise
         from mnist.fileio import printable

@@ -1,10 +1,11 @@
-"""Pieces every subcommand shares: the one-line-error parser, error mapping, version report."""
+"""Pieces every subcommand shares: the one-line-error parser, the version report, the model and
+data loaders with their progress display. Error mapping lives in `tui.errors`."""
 
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib.metadata
+import importlib.util
 import platform
 import sys
 from pathlib import Path
@@ -13,37 +14,12 @@ from typing import NoReturn
 DISTRIBUTION = "digits-tui"
 
 
-class UsageError(Exception):
-    """A combination of options that does not make sense; printed as one line, exit 2."""
-
-
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line (no usage dump) and exit with status 2."""
 
     def error(self, message: str) -> NoReturn:
         """Print `digits ...: error: message (see --help)` and exit 2."""
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
-
-
-def one_line_error(exc: BaseException) -> str | None:
-    """The one-line message for an error a user can cause, or None for a bug (re-raised).
-
-    Covers the data layer's MnistError, the network's ModelError, and operating-system errors
-    (a full disk, a permission problem, a missing file).
-    """
-    from mnist.errors import MnistError
-
-    errors_module = sys.modules.get("network.errors")
-    if isinstance(exc, (MnistError, UsageError)):
-        return str(exc)
-    if errors_module is not None and isinstance(exc, errors_module.ModelError):
-        return str(exc)
-    if isinstance(exc, OSError):
-        if exc.errno == errno.ENOSPC:
-            return f"no space left on device{f' ({exc.filename})' if exc.filename else ''}"
-        reason = exc.strerror or str(exc)
-        return f"{exc.filename}: {reason}" if exc.filename else reason
-    return None
 
 
 def _version_of(name: str) -> str:
@@ -56,8 +32,6 @@ def _version_of(name: str) -> str:
 
 def _package_dir(name: str) -> str:
     """Where a top-level package is imported from (found without importing it)."""
-    import importlib.util
-
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
         return "not found"

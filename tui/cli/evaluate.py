@@ -12,9 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tui.cli.common import load_data_for_cli, load_model_for_cli
+
+if TYPE_CHECKING:
+    from network.evaluate import Evaluation
+    from network.model import Model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def report(path: Any, model: Any, evaluation: Any) -> dict[str, Any]:
+def report(path: str | Path, model: Model, evaluation: Evaluation) -> dict[str, Any]:
     """The JSON-ready report of an evaluation (the `--json` format)."""
     support = evaluation.confusion.sum(axis=1)
     claimed = getattr(model, "metadata", {}).get("test_accuracy")

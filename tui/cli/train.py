@@ -11,16 +11,23 @@ import argparse
 import shlex
 import signal
 import sys
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
-from tui.cli.common import UsageError, load_data_for_cli, one_line_error
+from tui.cli.common import load_data_for_cli
 from tui.cli.train_progress import TrainDisplay
+from tui.errors import UsageError, one_line_error
+
+if TYPE_CHECKING:
+    from network.config import TrainConfig
 
 
 def _hidden(text: str) -> tuple[int, ...]:
     """Parse `--hidden 800,800` into (800, 800); argparse turns ValueError into one line."""
+    from network.config import parse_hidden
+
     try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip() != "")
+        sizes = parse_hidden(text)
     except ValueError:
         message = f"expected sizes like 200 or 800,800, got {text!r}"
         raise argparse.ArgumentTypeError(message) from None
@@ -72,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def build_config(args: argparse.Namespace) -> Any:
+def build_config(args: argparse.Namespace) -> TrainConfig:
     """The validated TrainConfig: the preset with the given options overridden."""
     from network.presets import preset_config
 
@@ -102,7 +109,7 @@ class _StopOnInterrupt:
     def __exit__(self, *exc_info: object) -> None:
         signal.signal(signal.SIGINT, self._previous)
 
-    def _handle(self, signum: int, frame: Any) -> None:
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+if TYPE_CHECKING:
+    from network.train import ProgressEvent
 
 
 class TrainDisplay:
@@ -32,8 +36,8 @@ class TrainDisplay:
             TimeRemainingColumn(),
             console=console,
         )
-        self.epoch_task: Any = None
-        self.run_task: Any = None
+        self.epoch_task: TaskID | None = None
+        self.run_task: TaskID | None = None
 
     def __enter__(self) -> TrainDisplay:
         self.progress.start()
@@ -44,7 +48,7 @@ class TrainDisplay:
     def __exit__(self, *exc_info: object) -> None:
         self.progress.stop()
 
-    def update(self, event: Any) -> None:
+    def update(self, event: ProgressEvent) -> None:
         """Called by the training loop (same thread) with a `network.train.ProgressEvent`."""
         total_batches = event.batches * event.epochs
         done = (event.epoch - 1) * event.batches + event.batch

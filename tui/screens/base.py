@@ -17,6 +17,8 @@ freezes. Dropping stale ones ends that; the screen is laid out at the terminal's
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Container
@@ -25,6 +27,9 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from tui.widgets.modebar import ModeBar
+
+if TYPE_CHECKING:
+    from tui.app import DigitsApp
 
 MIN_WIDTH = 80
 MIN_HEIGHT = 24
@@ -54,6 +59,9 @@ class DigitsScreen(Screen[None]):
 
     MODE = ""
     """The app mode this screen is the base of ("paint", "train", ...), highlighted in the bar."""
+
+    if TYPE_CHECKING:
+        app: DigitsApp  # typed access to the app's model, dataset and cross-screen actions
 
     def compose(self) -> ComposeResult:
         """Mode bar, body, too-small message, footer."""

@@ -30,7 +30,7 @@ from textual.worker import get_current_worker
 
 from network.errors import ModelError
 from network.report import ProgressThrottle
-from tui.cli.common import one_line_error
+from tui.errors import one_line_error
 from tui.messages import TrainProgress, _Posted
 from tui.screens.base import DigitsScreen
 from tui.widgets.dialogs import ConfirmDialog, NameDialog
@@ -338,9 +338,8 @@ class DrawingsScreen(DigitsScreen):
         if chosen is None:
             return
         i, record = chosen
-        paint = self.app.get_screen_stack("paint")[0]
-        paint.show_image(self.drawings.images[i], f"Drawing #{record.id}, kept as {record.label}")
-        self.app.switch_mode("paint")
+        self.digits_app.open_on_paint(self.drawings.images[i],
+                                      f"Drawing #{record.id}, kept as {record.label}")
 
     # -- teach ---------------------------------------------------------------------------------
     def action_teach(self) -> None:

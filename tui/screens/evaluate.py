@@ -16,27 +16,34 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+import numpy as np
 from rich.table import Table
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.content import Content
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import Digits, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
 from network.errors import ModelError
+from network.registry import existing_path, list_models
 from network.report import EvaluationCancelled, confused_pairs, evaluate_with_progress
+from network.store import load_model
 from tui.messages import EvalDone, EvalProgress
-from tui.screens.base import DigitsScreen
+from tui.screens.dataset import DatasetScreen
 from tui.widgets.confusion import ConfusionMatrix
 from tui.widgets.dataset_panel import DatasetPanel
 from tui.widgets.dropdown import Dropdown
 from tui.widgets.gallery import MistakeGallery, Thumb
 from tui.widgets.mistakes import MistakeBrowser
+
+if TYPE_CHECKING:
+    from network.evaluate import Evaluation
+    from network.model import Model
 
 STACK_BELOW = 88
 """Narrower terminals put the browser under the matrix: the matrix (55 columns with the blank
@@ -54,7 +61,7 @@ columns wide and 40 rows tall, the mistakes that follow are shown below as thumb
 to browse from there."""
 
 
-class EvaluateScreen(DigitsScreen):
+class EvaluateScreen(DatasetScreen):
     """Scores a model on the test set: accuracy, confusion, per-digit scores, mistakes."""
 
     TITLE = "Evaluate"
@@ -80,7 +87,7 @@ class EvaluateScreen(DigitsScreen):
     def __init__(self) -> None:
         """Nothing evaluated yet."""
         super().__init__()
-        self.evaluation: Any = None
+        self.evaluation: Evaluation | None = None
         self.evaluated_name = ""
         self.seconds = 0.0
         self._token = 0
@@ -124,7 +131,7 @@ class EvaluateScreen(DigitsScreen):
     def on_mount(self) -> None:
         """Follow the active model and the dataset."""
         self._fit(self.app.size.width)
-        self.watch(self.app, "dataset_state", self._dataset_changed)
+        self.follow_dataset()
         self.watch(self.app, "model_id", lambda _: self._fill_chooser(), init=False)
 
     def on_screen_resume(self) -> None:
@@ -135,8 +142,6 @@ class EvaluateScreen(DigitsScreen):
 
     def _fill_chooser(self) -> None:
         """The active model first, then every saved model (and the shipped one)."""
-        from network.registry import list_models
-
         select = self.query_one("#model-select", Select)
         current = select.value if select.value != Select.NULL else ACTIVE
         # Model names are outside text: Text, never parsed as markup.
@@ -157,20 +162,12 @@ class EvaluateScreen(DigitsScreen):
         choice = self.query_one("#model-select", Select).value
         if choice in (ACTIVE, Select.NULL):
             return ACTIVE, str(self.app.model_id)
-        from network.registry import existing_path  # a listed file may have any name
-
+        # existing_path: a listed file may have any name
         return str(choice), str(existing_path(str(choice)))
 
-    def _dataset_changed(self, state: str) -> None:
-        """Show the dataset panel when MNIST is missing; evaluate once it is loaded."""
-        self.set_class(state == "missing", "-no-data")
-        self.refresh_bindings()
-        if state == "missing":
-            self.query_one(DatasetPanel).show_missing()
-            self._status("No MNIST: download it or point MNIST_DIR at it.")
-        elif state == "loading":
-            self._status("Loading MNIST…")
-        elif state == "ready" and self.is_current:
+    def dataset_ready(self) -> None:
+        """MNIST is loaded: evaluate (if this screen is shown)."""
+        if self.is_current:
             self._maybe_evaluate()
 
     def _status(self, text: str) -> None:
@@ -202,11 +199,9 @@ class EvaluateScreen(DigitsScreen):
                        data.test_labels)
 
     @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False)
-    def _evaluate(self, token: int, name: str, model: Any, path: Path, images: Any,
-                  labels: Any) -> None:
+    def _evaluate(self, token: int, name: str, model: Model | None, path: Path,
+                  images: np.ndarray, labels: np.ndarray) -> None:
         """Load (if needed) and score the model off the UI thread; reply by messages."""
-        from network.store import load_model
-
         worker = get_current_worker()
         started = time.perf_counter()
         try:
@@ -249,7 +244,7 @@ class EvaluateScreen(DigitsScreen):
         self._show(message.evaluation)
         self.refresh_bindings()
 
-    def _show(self, ev: Any) -> None:
+    def _show(self, ev: Evaluation) -> None:
         """Accuracy, matrix, per-digit table, pairs, mistakes."""
         self.query_one("#accuracy", Digits).update(f"{ev.accuracy * 100:.2f}")
         wrong = int(ev.misclassified.size)
@@ -335,14 +330,12 @@ class EvaluateScreen(DigitsScreen):
             self.notify("No misclassified image to open.", timeout=3)
             return
         caption = f"MNIST test #{index}: {self.browser.describe(index)}"
-        paint = self.app.get_screen_stack("paint")[0]
-        paint.show_image(self.app.dataset.test_images[index], caption)
-        self.app.switch_mode("paint")
+        self.app.open_on_paint(self.app.dataset.test_images[index], caption)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Browser keys once there is an evaluation; the download only without MNIST."""
         if action == "download":
-            return self.app.dataset_state == "missing"
+            return self.can_download
         if action in ("open", "step", "true_digit", "predicted_digit", "clear_filters"):
             return self.evaluation is not None
         return True
@@ -368,7 +361,3 @@ class EvaluateScreen(DigitsScreen):
         if self._pending_key is not None:
             self.workers.cancel_group(self, "evaluate")
 
-    def action_download(self) -> None:
-        """Download MNIST (when it is missing)."""
-        if self.app.dataset_state == "missing":
-            self.query_one(DatasetPanel).start_download()

@@ -9,17 +9,27 @@ screen to it. The list is read again whenever the screen is shown.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
 
-from textual.app import ComposeResult
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from network.errors import ModelError
-from tui.cli.common import one_line_error
+from network.registry import (
+    ModelEntry,
+    active_name,
+    check_free,
+    check_name,
+    delete_model,
+    list_models,
+    rename_model,
+    startup_model,
+)
+from tui.errors import one_line_error
 from tui.screens.base import DigitsScreen
 from tui.widgets.dialogs import ConfirmDialog, NameDialog
 
@@ -30,7 +40,7 @@ at once, and digits starts with it next time. r renames a model, d deletes one a
 (the shipped model can be neither), e evaluates it on the Evaluate screen."""
 
 
-def _same_file(a: Any, b: Any) -> bool:
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     """True when two paths name the same file."""
     try:
         return Path(a).resolve() == Path(b).resolve()
@@ -56,7 +66,7 @@ class ModelsScreen(DigitsScreen):
     def __init__(self) -> None:
         """No list yet."""
         super().__init__()
-        self.entries: list[Any] = []
+        self.entries: list[ModelEntry] = []
 
     def compose_body(self) -> ComposeResult:
         """The active model line, the table, the details of the highlighted row, a message."""
@@ -83,8 +93,6 @@ class ModelsScreen(DigitsScreen):
 
     def refresh_list(self) -> None:
         """Read the models folder and fill the table, keeping the highlighted model."""
-        from network.registry import active_name, list_models
-
         keep = self.selected.name if self.selected is not None else None
         self.entries = list_models()
         table = self.table
@@ -116,7 +124,7 @@ class ModelsScreen(DigitsScreen):
         return next((e.name for e in self.entries if _same_file(e.path, path)), path.stem)
 
     @property
-    def selected(self) -> Any:
+    def selected(self) -> ModelEntry | None:
         """The highlighted ModelEntry, or None."""
         row = self.table.cursor_row if self.table.row_count else -1
         return self.entries[row] if 0 <= row < len(self.entries) else None
@@ -156,27 +164,20 @@ class ModelsScreen(DigitsScreen):
 
     def action_activate(self) -> None:
         """Load the highlighted model, remember the choice, switch every screen to it."""
-        from network.registry import set_active
-        from network.store import load_model
-
         entry = self.selected
         if entry is None:
             return
         try:
-            model = load_model(entry.path)
-            set_active(entry.name)
+            self.app.make_active(entry.name, entry.path)
         except (ModelError, OSError) as exc:
             self._message(f"Cannot make '{entry.name}' active: {one_line_error(exc) or exc}",
                           error=True)
             return
-        self.app.set_model(model, entry.path)
         self._message(f"'{entry.name}' is now the active model.")
         self.refresh_list()
 
     def action_rename(self) -> None:
         """Ask for a new name (checked as it is typed), then rename."""
-        from network.registry import check_free, check_name, rename_model
-
         entry = self.selected
         if entry is None:
             return
@@ -229,10 +230,8 @@ class ModelsScreen(DigitsScreen):
         question = f"Delete the model '{entry.name}'?\n{entry.path} is removed for good."
         self.app.push_screen(ConfirmDialog(question, "Delete"), done)
 
-    def _delete(self, entry: Any) -> None:
+    def _delete(self, entry: ModelEntry) -> None:
         """Delete; if the app was using it, fall back to the saved choice (the shipped one)."""
-        from network.registry import delete_model, startup_model
-
         was_active = _same_file(entry.path, self.app.model_path)
         try:
             delete_model(entry.name)
@@ -256,6 +255,4 @@ class ModelsScreen(DigitsScreen):
         entry = self.selected
         if entry is None or entry.error:
             return
-        await self.app.switch_mode("evaluate")
-        # The mode's base screen: a help screen left open there may be on top of it.
-        self.app.get_screen_stack("evaluate")[0].choose(entry.name)
+        await self.app.evaluate_model(entry.name)

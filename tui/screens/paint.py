@@ -24,12 +24,13 @@ import numpy as np
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.markup import escape
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.widgets import Digits, Static
 
 from mnist.drawing import Drawing
 from mnist.normalize import MIN_INK_SPAN, ink_span, is_blank, normalize
+from network.store import shipped_model_path
 from tui.screens.base import DigitsScreen
 from tui.widgets.canvas import Canvas
 from tui.widgets.preview import Preview
@@ -242,11 +243,9 @@ class PaintScreen(DigitsScreen):
         path = getattr(self.app, "model_path", None)
         name = Path(path).stem if path else "?"
         try:
-            from network.store import shipped_model_path
-
             if path and Path(path).resolve() == shipped_model_path():
                 name = "shipped"
-        except (ImportError, OSError):
+        except OSError:
             pass
         parts = [str(meta.get("name") or name)]
         if meta.get("preset"):

@@ -17,25 +17,33 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.content import Content
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
 from network.errors import ModelError
+from network.registry import path_for, save_trained
 from network.report import ProgressThrottle
-from tui.cli.common import one_line_error
+from network.train import train
 from tui.cli.train import out_of_memory
-from tui.messages import ModelSaved, TrainDone, TrainProgress
-from tui.screens.base import DigitsScreen
+from tui.errors import one_line_error
+from tui.messages import ModelSaved, RunToSave, TrainDone, TrainProgress
+from tui.screens.dataset import DatasetScreen
 from tui.widgets.dataset_panel import DatasetPanel
 from tui.widgets.train_form import TrainForm
 from tui.widgets.train_progress import TrainProgressView, clock
+
+if TYPE_CHECKING:
+    from network.config import TrainConfig
+    from network.train import ProgressEvent
 
 HELP = """\
 Choose a preset (seed: the original 784-200-10 sigmoid network; fast: ReLU + Adam, seconds;
@@ -48,7 +56,7 @@ cancels a run; k then keeps its last completed epoch. You can switch screens (an
 it trains."""
 
 
-class TrainScreen(DigitsScreen):
+class TrainScreen(DatasetScreen):
     """Train a network on MNIST with live progress; save it; make it the active model."""
 
     TITLE = "Train"
@@ -71,7 +79,7 @@ class TrainScreen(DigitsScreen):
         self._started = 0.0
         self.last_done: TrainDone | None = None
         self.saved_name = ""
-        self._unsaved: Any = None  # (model, context, name) of a cancelled run's last epoch
+        self._unsaved: RunToSave | None = None  # a cancelled run's last epoch
         self.worker_finished = threading.Event()  #: set when a training worker has returned
         self.worker_noticed = 0.0  #: monotonic time the worker first saw a stop request
         self.worker_stopped = 0.0  #: monotonic time the training loop returned
@@ -107,23 +115,15 @@ class TrainScreen(DigitsScreen):
 
     def on_mount(self) -> None:
         """Follow the dataset."""
-        self.watch(self.app, "dataset_state", self._dataset_changed)
+        self.follow_dataset()
 
     def on_screen_resume(self) -> None:
         """Shown: make sure the dataset is loading (it is needed to train)."""
         self.app.request_dataset()
 
-    def _dataset_changed(self, state: str) -> None:
-        """Show the dataset panel when MNIST is missing; say what is happening."""
-        missing = state == "missing"
-        self.set_class(missing, "-no-data")
-        self.refresh_bindings()
-        if missing:
-            self.query_one(DatasetPanel).show_missing()
-            self._status("No MNIST: download it or point MNIST_DIR at it.")
-        elif state == "loading":
-            self._status("Loading MNIST…")
-        elif state == "ready" and not self.running:
+    def dataset_ready(self) -> None:
+        """MNIST is loaded: say how to start (unless a run is going)."""
+        if not self.running:
             self._status("Ready: ctrl+s starts training.")
 
     def _status(self, text: str) -> None:
@@ -149,7 +149,7 @@ class TrainScreen(DigitsScreen):
         if action == "keep":
             return self._unsaved is not None and not self.running
         if action == "download":
-            return self.app.dataset_state == "missing"
+            return self.can_download
         return True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -200,11 +200,10 @@ class TrainScreen(DigitsScreen):
             self._status("Cancelling…")
 
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
-    def _train(self, config: Any, images: Any, labels: Any, test_images: Any, test_labels: Any,
-               name: str, checksums: dict[str, str]) -> None:
+    def _train(self, config: TrainConfig, images: np.ndarray, labels: np.ndarray,
+               test_images: np.ndarray, test_labels: np.ndarray, name: str,
+               checksums: dict[str, str]) -> None:
         """Train, score and save off the UI thread; talks to the screen only by messages."""
-        from network.train import train
-
         worker = get_current_worker()
         throttle = ProgressThrottle(0.1)
         self.worker_finished.clear()
@@ -217,7 +216,7 @@ class TrainScreen(DigitsScreen):
                 return True
             return False
 
-        def on_progress(event: Any) -> None:
+        def on_progress(event: ProgressEvent) -> None:
             """From the loop: pass on the throttled events as messages."""
             for shown in throttle.feed(event):
                 self.post_message(TrainProgress(shown))
@@ -230,12 +229,12 @@ class TrainScreen(DigitsScreen):
             done.result, done.noticed, done.stopped = (result, self.worker_noticed,
                                                        self.worker_stopped)
             done.accuracy = result.test_accuracy
-            context = (config, result, name, checksums)
-            if result.ok and not worker.is_cancelled:
+            if result.ok and not worker.is_cancelled and result.model is not None:
                 done.path, done.name, done.accuracy = self._score_and_save(
-                    result.model, context, test_images, test_labels)
+                    RunToSave(result.model, config, result, name, checksums), test_images,
+                    test_labels)
             elif result.cancelled and result.last_epoch_model is not None:
-                done.keep = (result.last_epoch_model, context, name)
+                done.keep = RunToSave(result.last_epoch_model, config, result, name, checksums)
         except (ModelError, OSError) as exc:
             done.error = one_line_error(exc) or str(exc)
         except MemoryError as exc:
@@ -244,17 +243,15 @@ class TrainScreen(DigitsScreen):
             self.worker_finished.set()
         self.post_message(done)
 
-    def _score_and_save(self, model: Any, context: tuple[Any, Any, str, dict[str, str]],
-                        test_images: Any, test_labels: Any) -> tuple[Any, str, float]:
-        """Score `model` on the test set, save it with its metadata; (path, name, accuracy).
+    def _score_and_save(self, run: RunToSave, test_images: np.ndarray,
+                        test_labels: np.ndarray) -> tuple[Path, str, float]:
+        """Score `run.model` on the test set, save it with its metadata; (path, name, accuracy).
 
         The name gets -2, -3... if a model of that name appeared meanwhile. Runs in a worker.
         """
-        from network.registry import save_trained
-
-        config, result, name, checksums = context
-        saved = save_trained(model, config, result, test_images, test_labels,
-                             checksums=checksums, command="digits (Train screen)", name=name)
+        saved = save_trained(run.model, run.config, run.result, test_images, test_labels,
+                             checksums=run.checksums, command="digits (Train screen)",
+                             name=run.name)
         return saved.path, saved.name, saved.evaluation.accuracy
 
     # -- progress and outcome --------------------------------------------------------------------
@@ -285,7 +282,7 @@ class TrainScreen(DigitsScreen):
                 self._unsaved = candidate
                 test = f" (test {message.accuracy:.2%})" if message.accuracy is not None else ""
                 text += (f" Press k to keep epoch {result.epochs_completed}{test} "
-                         f"as '{candidate[2]}'.")
+                         f"as '{candidate.name}'.")
             self._outcome(text)
         else:
             self.saved_name = message.name
@@ -304,11 +301,12 @@ class TrainScreen(DigitsScreen):
         self._save_kept(self._unsaved, data.test_images, data.test_labels)
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False)
-    def _save_kept(self, keep: Any, test_images: Any, test_labels: Any) -> None:
+    def _save_kept(self, keep: RunToSave, test_images: np.ndarray,
+                   test_labels: np.ndarray) -> None:
         """Score and save off the UI thread; reply with ModelSaved."""
-        model, context, name = keep
+        name = keep.name
         try:
-            path, name, _ = self._score_and_save(model, context, test_images, test_labels)
+            path, name, _ = self._score_and_save(keep, test_images, test_labels)
         except (ModelError, OSError) as exc:
             self.post_message(ModelSaved(name, None, one_line_error(exc) or str(exc)))
         else:
@@ -329,22 +327,13 @@ class TrainScreen(DigitsScreen):
         """Make the model just saved the active one, for every screen and the next start."""
         if not self.saved_name:
             return
-        from network.registry import path_for, set_active
-        from network.store import load_model
-
         path = path_for(self.saved_name)
         try:
-            model = load_model(path)
-            set_active(self.saved_name)
+            self.app.make_active(self.saved_name, path)
         except (ModelError, OSError) as exc:
             self._outcome(f"'{self.saved_name}' is saved ({path}) but could not be made active: "
                           f"{one_line_error(exc) or exc}", error=True)
             return
-        self.app.set_model(model, path)
         self._outcome(f"'{self.saved_name}' is now the active model (Paint uses it).")
         self.notify(f"Active model: {self.saved_name}", timeout=3)
 
-    def action_download(self) -> None:
-        """Download MNIST (when it is missing)."""
-        if self.app.dataset_state == "missing":
-            self.query_one(DatasetPanel).start_download()

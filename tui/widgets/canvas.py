@@ -37,7 +37,8 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from mnist.drawing import SIZE, Box, Drawing
+from mnist import SIDE as SIZE
+from mnist.drawing import Box, Drawing
 from tui.widgets.preview import GUIDE, GreyPalette, GreyPaletteMixin, image_strip
 
 _GUIDE_MASK = np.zeros((SIZE, SIZE), dtype=bool)

@@ -17,6 +17,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, ProgressBar, Static
 from textual.worker import get_current_worker
 
+from mnist.download import DownloadCancelled, download
+from mnist.errors import MnistError
+from mnist.files import FILES
 from tui.messages import DownloadDone, DownloadUpdate
 
 OFFLINE_HINT = (
@@ -104,10 +107,6 @@ class DatasetPanel(Vertical):
     @work(thread=True, exclusive=True, group="download", exit_on_error=False)
     def _download(self, target: Path | None) -> None:
         """Run the download in a thread; reports through messages only."""
-        from mnist.download import DownloadCancelled, download
-        from mnist.errors import MnistError
-        from mnist.files import FILES
-
         worker = get_current_worker()
         names = [spec.gz_name for spec in FILES]
 

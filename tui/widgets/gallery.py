@@ -19,9 +19,10 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from mnist import SIDE
 from tui.widgets.preview import GreyPaletteMixin, image_strip
 
-THUMB_W, THUMB_H = 28, 14  #: a thumbnail's image, in cells
+THUMB_W, THUMB_H = SIDE, SIDE // 2  #: a thumbnail's image, in cells
 GAP_W, GAP_H = 2, 1  #: blank columns between thumbnails, blank rows between their rows
 CELL_W, CELL_H = THUMB_W + GAP_W, THUMB_H + 1 + GAP_H  #: one thumbnail with caption and gaps
 

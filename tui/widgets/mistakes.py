@@ -10,7 +10,6 @@ itself is `network.report.mistake_indices`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from textual.app import ComposeResult
@@ -18,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Label, Select, Static
 
+from network.evaluate import Evaluation
 from network.report import mistake_indices
 from tui.widgets.dropdown import Dropdown
 from tui.widgets.preview import Preview
@@ -55,7 +55,7 @@ class MistakeBrowser(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         """Empty until `set_data`."""
         super().__init__(id=id)
-        self.evaluation: Any = None
+        self.evaluation: Evaluation | None = None
         self.images: np.ndarray | None = None
         self.true_filter: int | None = None
         self.predicted_filter: int | None = None
@@ -73,7 +73,7 @@ class MistakeBrowser(Vertical):
         yield Preview(title="misclassified", id="mistake-image")
         yield Static("", id="mistake-caption")
 
-    def set_data(self, evaluation: Any, images: np.ndarray | None) -> None:
+    def set_data(self, evaluation: Evaluation, images: np.ndarray | None) -> None:
         """Browse `evaluation`'s mistakes among `images` (N, 28, 28); the filters stay."""
         self.evaluation, self.images = evaluation, images
         self._apply(keep=False)

@@ -22,6 +22,8 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from mnist import SIDE
+
 GUIDE = 256
 """Palette index of the faint guide tint (blank pixels inside the central 20x20 area)."""
 _GUIDE_MIX = 0.09
@@ -80,9 +82,9 @@ class GreyPaletteMixin:
 def as_levels(image: np.ndarray | None) -> np.ndarray:
     """A (28, 28) image of any real dtype, 0..255 (or None for blank) -> (28, 28) uint8 levels."""
     if image is None:
-        return np.zeros((28, 28), dtype=np.uint8)
+        return np.zeros((SIDE, SIDE), dtype=np.uint8)
     arr = np.asarray(image)
-    if arr.shape != (28, 28) or arr.dtype.kind not in "biuf":
+    if arr.shape != (SIDE, SIDE) or arr.dtype.kind not in "biuf":
         raise ValueError(f"a preview needs a 28x28 real image, got {arr.dtype} {arr.shape}")
     if arr.dtype == np.uint8:
         return arr.copy()
@@ -200,15 +202,15 @@ class Preview(GreyPaletteMixin, Widget):
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         """28 columns, one per pixel."""
-        return 28
+        return SIDE
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         """14 rows, two pixels per row."""
-        return 14
+        return SIDE // 2
 
     def render_line(self, y: int) -> Strip:
         """Row `y` of 14: pixel rows 2y (top halves) and 2y+1 (bottom halves)."""
-        if not 0 <= y < 14:
+        if not 0 <= y < SIDE // 2:
             return Strip.blank(self.size.width)
         strip = image_strip(self.grey_palette("preview--paper"), self._levels, y, compact=True)
         return strip.adjust_cell_length(self.size.width)

@@ -10,7 +10,6 @@ the valid range) shows right under the field. The model name is checked with
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -20,22 +19,17 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Select, Static, Switch
 
 from network.activations import ACTIVATIONS
+from network.config import TrainConfig, parse_hidden
 from network.errors import ModelError
-from network.presets import PRESETS, preset_config
-from network.registry import check_free, check_name
+from network.presets import PRESETS, preset_config, preset_names
+from network.registry import check_free, check_name, default_name
 from tui.widgets.dropdown import Dropdown
 
 SUBSETS = ((60000, "all 60,000"), (20000, "first 20,000"), (5000, "first 5,000 (quick)"))
 """Choices for how many training images a run uses: (count, label)."""
 
 
-def parse_hidden(text: str) -> tuple[int, ...]:
-    """'200' -> (200,), '800,800' or '800 800' -> (800, 800), '' -> (); ValueError otherwise."""
-    parts = text.replace(",", " ").split()
-    return tuple(int(part) for part in parts)
-
-
-PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
+PARSERS: dict[str, tuple[Callable[[str], object], str]] = {
     "hidden": (parse_hidden, "sizes like 200 or 800,800"),
     "lr": (float, "a number like 0.01"),
     "epochs": (int, "a whole number"),
@@ -144,7 +138,7 @@ class TrainForm(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         """Preset, network and run settings, training images, and the name to save under."""
-        presets = [(f"{name}", name) for name in PRESETS]
+        presets = [(name, name) for name in preset_names()]
         with Horizontal(classes="field"):
             yield Label("Preset")
             yield Dropdown(presets, value=self._preset, allow_blank=False, compact=True,
@@ -175,15 +169,11 @@ class TrainForm(VerticalScroll):
         """Fill the fields from the starting preset."""
         self.fill(self._preset)
 
-    def default_name(self) -> str:
-        """The preset plus the date and time, e.g. 'seed-2025-01-31-142501'."""
-        return f"{self._preset}-{dt.datetime.now():%Y-%m-%d-%H%M%S}"
-
     def refresh_name(self) -> None:
         """Put a fresh default name in, unless the user typed one."""
         field = self.query_one("#name", Input)
         if field.value in ("", self._auto_name):
-            self._auto_name = self.default_name()
+            self._auto_name = default_name(self._preset)
             field.value = self._auto_name
 
     def fill(self, preset: str) -> None:
@@ -228,7 +218,7 @@ class TrainForm(VerticalScroll):
                 found[str(field.id)] = result.failure_descriptions[0]
         return found
 
-    def config(self) -> Any:
+    def config(self) -> TrainConfig:
         """The validated TrainConfig of the form; ModelError (first reason) if it is not valid."""
         errors = self.errors()
         first = next((k for k in errors if k != "name"), None)

@@ -8,7 +8,7 @@ as curves, and a table with a row per epoch: loss, train accuracy, test accuracy
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -16,6 +16,9 @@ from textual.widgets import DataTable, Label, ProgressBar, Static
 
 from network.report import remaining_seconds
 from tui.widgets.plot import Plot
+
+if TYPE_CHECKING:
+    from network.train import ProgressEvent
 
 COLUMNS = ("epoch", "loss", "train acc", "test acc", "sec")
 
@@ -112,7 +115,7 @@ class TrainProgressView(Vertical):
         self._elapsed = 0.0
         self.events = 0
 
-    def show(self, e: Any, wall: float) -> None:
+    def show(self, e: ProgressEvent, wall: float) -> None:
         """Show one ProgressEvent `e`; `wall` is the run's wall-clock seconds so far."""
         self.events += 1
         done, total = (e.epoch - 1) * e.batches + e.batch, e.batches * e.epochs
