@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from tui.cli.common import UsageError
+from tui.errors import UsageError
 
 
 def _digit(text: str) -> int:

@@ -14,7 +14,7 @@ import socket
 import sys
 from pathlib import Path
 
-from tui.cli.common import UsageError
+from tui.errors import UsageError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

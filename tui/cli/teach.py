@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tui.cli.common import UsageError, load_data_for_cli, load_model_for_cli
+from tui.cli.common import load_data_for_cli, load_model_for_cli
+from tui.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
