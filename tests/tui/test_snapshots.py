@@ -106,8 +106,8 @@ def snapshot_app(monkeypatch):
     monkeypatch.setattr(tui.screens.evaluate, "time",
                         types.SimpleNamespace(perf_counter=lambda: 0.0))
     noon = dt.datetime(2026, 11, 29, 12, 0, 0)
-    monkeypatch.setattr(tui.widgets.train_form, "dt",
-                        types.SimpleNamespace(datetime=types.SimpleNamespace(now=lambda: noon)))
+    monkeypatch.setattr(tui.widgets.train_form, "default_name",
+                        lambda preset: f"{preset}-{noon:%Y-%m-%d-%H%M%S}")
 
     def build() -> DigitsApp:
         app = DigitsApp(model, path)
