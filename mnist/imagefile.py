@@ -8,7 +8,8 @@ naming the file; no other exception escapes, whatever the bytes.
 
 * PGM (P2 plain / P5 binary, maxval up to 65535, ``#`` comments): scaled to 0..255 by maxval.
   Paper is usually light; by default an image whose paper is light (`mnist.paper.light_is_paper`:
-  its four corners and its 1-pixel border, averaged, are lighter than mid-grey) is inverted; ``invert=True/False`` forces it (the CLI's ``--invert``).
+  its four corners and its 1-pixel border, averaged, are lighter than mid-grey) is inverted;
+  ``invert=True/False`` forces it (the CLI's ``--invert``).
 * .npy: a 2-D image or a 3-D (N, H, W) stack, bool/int/float, values 0..255 or 0..1 (a file
   whose maximum is <= 1 is multiplied by 255). Never unpickled; the header is checked against the
   file size before anything is allocated. An (H, W, 3) or (H, W, 4) array is a colour image, not
@@ -235,7 +236,8 @@ def iter_npy(path: str | os.PathLike[str]) -> Iterator[Image]:
         except Exception as exc:
             raise MnistError(f"{name}: not a valid .npy file ({str(exc)[:120]})") from exc
         if dtype.hasobject:
-            raise MnistError(f"{name}: holds Python objects; refusing to unpickle it (need numbers)")
+            raise MnistError(f"{name}: holds Python objects; refusing to unpickle it "
+                             "(need numbers)")
         if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
             raise MnistError(f"{name}: unsupported dtype {dtype} (need bool, int or float)")
         if len(shape) not in (2, 3):

@@ -168,7 +168,8 @@ def normalize(image: np.ndarray) -> np.ndarray:
     side (aspect kept) and whole-pixel translated so its centre of mass is at index (14, 14)
     (clamped so no ink leaves the field). Values outside 0..255 are clipped; the paper level
     (`mnist.paper.paper_level`: 0 on the canvas and in MNIST) is removed and the rest stretched
-    back to 0..255. An image without ink returns all zeros. Non-2-D, empty, non-real or NaN/inf input raises MnistError.
+    back to 0..255. An image without ink returns all zeros. Non-2-D, empty, non-real or NaN/inf
+    input raises MnistError.
     """
     arr = _check(image)
     out = np.zeros((SIDE, SIDE), dtype=np.float32)

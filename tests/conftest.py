@@ -101,7 +101,10 @@ def make_unreadable(monkeypatch):
 U32 = 2.0**-24
 """Unit roundoff of float32: every rounded operation is within U32 (relative) of exact."""
 _ACTIVATION_ULPS = 8
-"""Rounding error of a float32 sigmoid or tanh (exp, add, divide), in units of U32; ReLU is exact."""
+"""Rounding error of a float32 sigmoid or tanh (exp, add, divide), in units of U32.
+
+ReLU is exact.
+"""
 
 
 def float32_logit_error(model, x: np.ndarray, *, probable: float | None = None,

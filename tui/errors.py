@@ -27,3 +27,11 @@ def one_line_error(exc: BaseException) -> str | None:
         reason = exc.strerror or str(exc)
         return f"{exc.filename}: {reason}" if exc.filename else reason
     return None
+
+
+def out_of_memory(exc: MemoryError) -> str:
+    """One line for a MemoryError while building or training: how much, and what to change."""
+    asked = str(exc).split(" for an array")[0].replace("Unable to allocate ", "").replace(". ", " ")
+    amount = f" (NumPy asked for {asked} more)" if str(exc).startswith("Unable") else ""
+    return (f"out of memory while building or training the network{amount}; use a smaller "
+            "--hidden or --batch-size")

@@ -74,7 +74,8 @@ def test_blank_means_no_contrast_and_all_ink_means_no_background(image, problem)
 
 
 def _pgm(levels: np.ndarray) -> bytes:
-    return b"P5 %d %d 255\n" % (levels.shape[1], levels.shape[0]) + levels.astype(np.uint8).tobytes()
+    header = b"P5 %d %d 255\n" % (levels.shape[1], levels.shape[0])
+    return header + levels.astype(np.uint8).tobytes()
 
 
 def _bold_zero() -> np.ndarray:

@@ -269,7 +269,8 @@ async def test_a_release_outside_the_terminal_ends_the_stroke_at_the_next_press(
         assert pilot.app.mouse_captured is None
         await pilot.press("u")
         await pilot.pause()
-        assert (canvas.drawing.pixels[6, 4:11] == 255).all() and not canvas.drawing.pixels[12:].any()
+        assert (canvas.drawing.pixels[6, 4:11] == 255).all()
+        assert not canvas.drawing.pixels[12:].any()
         await pilot.press("u")
         await pilot.pause()
         assert not canvas.drawing.pixels.any()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.cli.common import load_data_for_cli
 from tui.cli.train_progress import TrainDisplay
-from tui.errors import UsageError, one_line_error
+from tui.errors import UsageError, one_line_error, out_of_memory
 
 if TYPE_CHECKING:
     from network.config import TrainConfig
@@ -178,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
         f"({evaluation.n - evaluation.misclassified.size:,} of {evaluation.n:,}) "
         f"after {result.epochs_completed} epochs, {result.seconds:.1f} s of training."
     )
-    renamed = f" (a model called '{name}' appeared meanwhile)" if name and saved.name != name else ""
+    renamed = (f" (a model called '{name}' appeared meanwhile)"
+               if name and saved.name != name else "")
     if args.activate:
         try:
             set_active(saved.name)
@@ -190,11 +191,3 @@ def run(args: argparse.Namespace) -> int:
     active = " (now the active model)" if args.activate else ""
     console.print(escape(f"Saved to {where}{active}"))
     return 0
-
-
-def out_of_memory(exc: MemoryError) -> str:
-    """One line for a MemoryError while building or training: how much, and what to change."""
-    asked = str(exc).split(" for an array")[0].replace("Unable to allocate ", "").replace(". ", " ")
-    amount = f" (NumPy asked for {asked} more)" if str(exc).startswith("Unable") else ""
-    return (f"out of memory while building or training the network{amount}; use a smaller "
-            "--hidden or --batch-size")

@@ -33,8 +33,7 @@ from network.errors import ModelError
 from network.registry import path_for, save_trained
 from network.report import ProgressThrottle
 from network.train import train
-from tui.cli.train import out_of_memory
-from tui.errors import one_line_error
+from tui.errors import one_line_error, out_of_memory
 from tui.messages import ModelSaved, RunToSave, TrainDone, TrainProgress
 from tui.screens.dataset import DatasetScreen
 from tui.widgets.dataset_panel import DatasetPanel
