@@ -24,10 +24,20 @@ _USER_DIRS = Path(tempfile.mkdtemp(prefix="digits-tests-"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Point the XDG user directories at a throwaway folder for the whole session."""
+    """Point the XDG user directories at a throwaway folder for the whole session.
+
+    When pytest-xdist runs the tests in several worker processes (pyproject's addopts), each
+    worker's BLAS gets one thread, unless the caller chose a number: two workers with two
+    OpenBLAS threads each would fight over two cores, and OpenBLAS slows down badly when its
+    threads outnumber the free cores. The workers are started after this hook and inherit it.
+    """
     for var in ("XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"):
         os.environ[var] = str(_USER_DIRS / var.lower())
     os.environ.pop("DIGITS_MNIST_MIRRORS", None)
+    workers = config.getoption("numprocesses", default=None)
+    if isinstance(workers, int) and workers > 1 and "PYTEST_XDIST_WORKER" not in os.environ:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -75,6 +75,22 @@ async def test_click_on_a_bar_blank_canvas_and_cancelled_t(make_app, test_digits
         assert screen.drawing.pixels.max() == 0
 
 
+async def test_a_pending_t_is_forgotten_when_the_screen_is_left(make_app, test_digits):
+    images, _ = test_digits
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen = pilot.app.screen
+        screen.show_image(images[0], "test digit")
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.app.switch_mode("train")  # as a click on the top bar does
+        await pilot.pause()
+        await pilot.app.switch_mode("paint")
+        await pilot.pause()
+        await pilot.press("c")  # clears the canvas: not taken as the answer to `t`
+        await pilot.pause()
+        assert screen.drawing.pixels.max() == 0 and len(load_drawings()) == 0
+
+
 async def test_keys_are_in_the_footer_and_the_help(make_app):
     async with make_app().run_test(size=(120, 40)) as pilot:
         keys = {b.binding.key: b.binding.description

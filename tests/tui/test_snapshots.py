@@ -1,4 +1,4 @@
-"""Snapshots of the four screens at 80x24 and 120x40 (pytest-textual-snapshot; on a mismatch it
+"""Snapshots of the five screens at 80x24 and 120x40 (pytest-textual-snapshot; on a mismatch it
 writes a report with both pictures; `pytest --snapshot-update` records new ones).
 
 The pictures must be the same on every machine, so nothing shown may depend on the last bits of
@@ -16,7 +16,9 @@ a float32 sum, on the clock or on where the project lives:
 * the elapsed time of the evaluation, and the date in the Train form's default model name,
   are read from clocks that stand still;
 * the model file (shown on the Models screen) lives at a fixed path, `SNAPSHOT_DIR`, as the
-  shipped model.
+  shipped model;
+* the kept drawings (Drawings screen) are a 1 that normalizes without interpolation, kept at a
+  clock that stands still.
 """
 
 from __future__ import annotations
@@ -163,3 +165,32 @@ def test_evaluate_after_an_evaluation(snap_compare, snapshot_app, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_models(snap_compare, snapshot_app, size):
     assert snap_compare(snapshot_app(), terminal_size=size, press=["f5"])
+
+
+def flagged_one() -> np.ndarray:
+    """(28, 28) uint8: a 1 with a flag, its ink box 20 tall (normalizing it interpolates
+    nothing), as `drawn_one` draws it."""
+    image = np.zeros((28, 28), dtype=np.uint8)
+    image[5:25, 14:16] = 255
+    image[5:7, 11:14] = 255
+    return image
+
+
+def keep_drawings(monkeypatch) -> None:
+    """Three 1s and one 1 kept as a 7 (the model reads it as 1), at a clock that stands still."""
+    import network.drawings
+
+    monkeypatch.setattr(network.drawings, "_now", lambda: "2026-11-29T12:00:00+00:00")
+    network.drawings.add_drawings([flagged_one()] * 4, [1, 1, 1, 7], guesses=[1, 1, 1, 1])
+
+
+def test_the_drawings_shown_cannot_depend_on_rounding():
+    image = normalize(flagged_one())
+    assert set(np.unique(image)) == {0.0, 255.0}
+    assert logit_margin(snapshot_model(), image[None]) >= 100
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_drawings(snap_compare, snapshot_app, monkeypatch, size):
+    keep_drawings(monkeypatch)
+    assert snap_compare(snapshot_app(), terminal_size=size, press=["f6", "down"])

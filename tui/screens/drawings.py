@@ -202,13 +202,14 @@ class DrawingsScreen(DigitsScreen):
         i = positions[self.selected]
         record = self.drawings.records[i]
         preview.set_image(self.drawings.images[i])
-        preview.border_title = f"{self.digit}: {self.selected + 1} of {len(positions)}"
+        preview.border_title = f"a {self.digit}: {self.selected + 1} of {len(positions)}"
         reading = ""
         if self.evaluation is not None:
-            reading = f"model reads {int(self.evaluation.predictions[i])}"
-        guess = "–" if record.guess is None else str(record.guess)
-        caption.update(escape(f"#{record.id} · {record.time[:16].replace('T', ' ')} · "
-                              f"guess then {guess} · {reading}\n{record.source}"))
+            reading = f"now read as {int(self.evaluation.predictions[i])}"
+        guess = "" if record.guess is None else f" · read as {record.guess} when kept"
+        second = " · ".join(part for part in (reading, f"from {record.source}") if part)
+        caption.update(escape(f"#{record.id} · {record.time[:16].replace('T', ' ')}{guess}\n"
+                              f"{second}"))
         start = self.selected + 1
         thumbs = [Thumb(k, self.drawings.images[positions[k]], self._thumb_caption(positions[k]))
                   for k in range(start, min(len(positions), start + max(gallery.capacity, 0)))]

@@ -145,9 +145,11 @@ class PaintScreen(DigitsScreen):
         self.canvas.set_compact(not full)
 
     def on_screen_suspend(self) -> None:
-        """Leaving the screen closes any open stroke (mouse or pen)."""
+        """Leaving the screen closes any open stroke (mouse or pen) and forgets a pending `t`
+        (the first key back here is not taken as the digit to keep)."""
         self.canvas.end_stroke()
         self.canvas.lift_pen()
+        self._keep_pending = False
 
     # -- recognition -----------------------------------------------------------------------------
     def on_canvas_changed(self, message: Canvas.Changed) -> None:
