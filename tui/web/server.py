@@ -12,7 +12,9 @@
 * the websocket that drives an app refuses other sites' pages (its Origin must be the page's
   own), and a server bound to a loopback address answers only to loopback host names, so a web
   page elsewhere cannot reach the app through the browser (DNS rebinding);
-* a terminal size asked for by the browser is clamped to a sane range.
+* a terminal size asked for by the browser is clamped to a sane range;
+* on Linux, an app process is sent SIGTERM when the server dies (even by SIGKILL, which the
+  server cannot clean up after), so no app outlives the server that started it.
 
 Imported only by `digits serve`, and only when the `web` extra (textual-serve) is installed.
 """
@@ -24,6 +26,7 @@ import contextlib
 import html
 import ipaddress
 import logging
+import os
 import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -67,6 +70,29 @@ def _clamp(value: int, upper: int) -> int:
     return max(1, min(int(value), upper))
 
 
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """A `preexec_fn` for the app's child process: on Linux, ask the kernel to send it SIGTERM
+    when the server (pid `parent`) dies; None where there is no such thing."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def arm() -> None:  # runs in the child between fork and exec
+        prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # the server died before the line above: follow it now
+            os._exit(1)
+
+    return arm
+
+
 class AppProcess(AppService):
     """One app process (for one browser tab), started from an argument list, in its own session."""
 
@@ -87,6 +113,7 @@ class AppProcess(AppService):
             stderr=asyncio.subprocess.PIPE,
             env=environment,
             start_new_session=True,  # a terminal's Ctrl-C goes to the server, which stops us
+            preexec_fn=_die_with_parent(os.getpid()),
         )
         assert process.stdin is not None
         self._stdin = process.stdin

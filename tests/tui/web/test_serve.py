@@ -7,7 +7,9 @@ starts one app process per websocket, exactly as for a tab.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -134,6 +136,32 @@ def test_each_tab_gets_its_own_app_and_ctrl_c_leaves_no_process(serve, tmp_path,
     assert not any(alive(pid) for pid in apps)  # no orphan
     assert in_session(running) == []  # nor anything the app might have started
     assert "Traceback" not in served.process.stderr.read()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal: Linux")
+def test_an_app_does_not_outlive_a_killed_server(serve, mnist_dir):
+    served = serve("--port", "0", "--data-dir", str(mnist_dir))
+
+    apps: list[int] = []
+
+    async def open_then_kill() -> None:
+        session, websocket = await _open_tab(served.origin)
+        apps.extend(children(served.process.pid))
+        served.process.kill()  # SIGKILL: the server cannot stop its apps itself
+        served.process.wait()
+        try:
+            await asyncio.to_thread(wait_until, lambda: not any(map(alive, apps)), 30,
+                                    "the app's exit")
+        finally:
+            await websocket.close()
+            await session.close()
+
+    try:
+        asyncio.run(open_then_kill())
+        assert len(apps) == 1 and in_session(apps[0]) == []
+    finally:
+        for pid in filter(alive, apps):  # an orphan must not outlive a failed test
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_port_in_use_is_one_line_naming_it(tmp_path):
