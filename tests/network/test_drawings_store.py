@@ -112,7 +112,10 @@ def test_export_then_import_moves_a_set(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["not-json", "truncated-images", "flipped-label",
-                                    "missing-file", "future-version", "wrong-count"])
+                                    "missing-file", "future-version", "wrong-count",
+                                    # each of these is caught by one check alone:
+                                    "changed-pixel", "relabelled-in-index", "reused-id",
+                                    "path-as-file-name"])
 def test_a_damaged_file_is_one_line_with_how_to_recover_and_never_replaced(damage):
     add_drawings([digit_image(i) for i in range(3)], [1, 2, 3])
     folder = drawings_dir()
@@ -132,6 +135,22 @@ def test_a_damaged_file_is_one_line_with_how_to_recover_and_never_replaced(damag
         (folder / index["images"]).unlink()
     elif damage == "future-version":
         index["version"] = 99
+        index_path.write_text(json.dumps(index))
+    elif damage == "changed-pixel":  # the images file's checksum
+        path = folder / index["images"]
+        data = bytearray(path.read_bytes())
+        data[-1] ^= 0x55
+        path.write_bytes(bytes(data))
+    elif damage == "relabelled-in-index":  # the labels file against the index's records
+        index["drawings"][0]["label"] = 9
+        index_path.write_text(json.dumps(index))
+    elif damage == "reused-id":  # the next id must be above every id kept
+        index["next_id"] = index["drawings"][-1]["id"]
+        index_path.write_text(json.dumps(index))
+    elif damage == "path-as-file-name":  # a file the index names must be in the folder
+        outside = folder.parent / "elsewhere-idx3-ubyte"
+        outside.write_bytes((folder / index["images"]).read_bytes())
+        index["images"] = "../elsewhere-idx3-ubyte"
         index_path.write_text(json.dumps(index))
     else:
         index["count"] = 5
@@ -260,3 +279,30 @@ def test_a_process_killed_during_a_save_leaves_the_earlier_drawings(step, tmp_pa
     assert kept.labels.tolist() == [1, 1, 7, 7]
     add_drawings([kept.images[0]], [3])
     assert load_drawings().labels.tolist() == [1, 1, 7, 7, 3]
+
+
+KEEPER_SCRIPT = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from network.drawings import add_drawings
+
+    label = int(sys.argv[1])
+    image = np.zeros((28, 28), np.uint8)
+    image[5:20, 12:15] = 255
+    for _ in range(25):  # one change at a time, as the Paint screen keeps drawings
+        add_drawings([image], [label])
+""")
+
+
+def test_two_processes_keeping_drawings_at_once_lose_none(tmp_path):
+    """The app and `digits drawings add` may change the folder at the same moment: each change
+    holds the folder's lock from reading to writing, so none is lost and no id is used twice."""
+    script = tmp_path / "keeper.py"
+    script.write_text(KEEPER_SCRIPT)
+    keepers = [subprocess.Popen([sys.executable, str(script), str(label)], cwd=ROOT,
+                                stderr=subprocess.PIPE, text=True) for label in (3, 8)]
+    for keeper in keepers:
+        assert keeper.wait(timeout=120) == 0, keeper.stderr.read()
+    kept = load_drawings()
+    assert kept.counts()[3] == 25 and kept.counts()[8] == 25
+    assert len({r.id for r in kept.records}) == 50
