@@ -106,6 +106,7 @@ class PaintScreen(DigitsScreen):
         self._rng = np.random.default_rng()
         self._texts: dict[str, str] = {}  # what _set_text last showed, by selector
         self._keep_pending = False  # `t` was pressed: the next key names the digit
+        self._label: tuple[tuple[Any, ...], str] | None = None  # model_label's last answer
 
     def compose_body(self) -> ComposeResult:
         """Grid and caption | prediction, bars and preview; status line below."""
@@ -195,12 +196,14 @@ class PaintScreen(DigitsScreen):
         self.query_one(Probabilities).show(probs)
         digit = self.query_one("#digit", Digits)
         if probs is None:
-            digit.update("")
+            if digit.value:
+                digit.update("")
             self._set_text("#confidence", message, layout=False)
             return
         order = np.argsort(-probs, kind="stable")  # equal ones (often 0.0) in digit order
         best, second = int(order[0]), int(order[1])
-        digit.update(str(best))
+        if digit.value != str(best):  # an update repaints (and may lay out) even when equal
+            digit.update(str(best))
         if probs[best] < SURE_FROM:
             text = (f"[b]not sure: {best} or {second}?[/b]\n"
                     f"[dim]{best} ({probs[best] * 100:.1f}%), {second} "
@@ -237,10 +240,22 @@ class PaintScreen(DigitsScreen):
         self._schedule_recognition()
 
     def model_label(self) -> str:
-        """'name · preset · test 97.8%' of the active model (name: file stem or 'shipped')."""
+        """'name · preset · test 97.8%' of the active model (name: file stem or 'shipped').
+
+        Worked out again only when the model, its path or the metadata shown change: resolving
+        the paths took 1-2 ms, and the status line asks for the label whenever the cursor moves.
+        """
         model = getattr(self.app, "model", None)
-        meta: dict[str, Any] = dict(getattr(model, "metadata", None) or {})
         path = getattr(self.app, "model_path", None)
+        meta: dict[str, Any] = dict(getattr(model, "metadata", None) or {})
+        key = (id(model), path, meta.get("name"), meta.get("preset"), meta.get("test_accuracy"))
+        if self._label is None or self._label[0] != key:
+            self._label = (key, self._work_out_label(meta, path))
+        return self._label[1]
+
+    @staticmethod
+    def _work_out_label(meta: dict[str, Any], path: Any) -> str:
+        """`model_label` of a model with this metadata, loaded from `path`."""
         name = Path(path).stem if path else "?"
         try:
             if path and Path(path).resolve() == shipped_model_path():
