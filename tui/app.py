@@ -9,8 +9,9 @@ arrays: `model_id` changes when another model becomes active (screens read `app.
 `dataset_state` moves through "unknown" -> "loading" -> "ready" | "missing" (screens read
 `app.dataset` / `app.dataset_error`). Loading the dataset runs in a thread worker.
 
-Start-up draws the Paint screen first: the other screens' modules (and what only they use, such as
-the dataset reader and its downloader) are imported when their mode is first shown.
+Start-up draws the Paint screen first: the other screens' modules (and what only they use) are
+imported right after its first frame, or when their mode is shown if that comes first; the
+dataset reader and its downloader when the dataset is first asked for.
 """
 
 from __future__ import annotations
@@ -48,12 +49,17 @@ SCREEN_KEYS = {"paint": "f2", "train": "f3", "evaluate": "f4", "models": "f5", "
 _startup_frozen = False  # gc.freeze() done (see DigitsApp._freeze_startup_objects)
 
 
+#: The screens' modules the first frame does without: imported after it (see `lazy_screen`).
+LATER_SCREENS = ("train", "evaluate", "models", "drawings", "help")
+
+
 def lazy_screen(module: str, name: str) -> Callable[[], Screen]:
     """A MODES entry that imports `tui.screens.<module>` when the mode is first shown.
 
     Importing the Train, Evaluate, Models and Drawings screens (and what they alone use)
     measured a quarter of the app's import time under `python -X importtime`, none of it
-    needed for the Paint screen's first frame (`benchmarks/startup.py`).
+    needed for the Paint screen's first frame (`benchmarks/startup.py`). They are imported
+    right after that frame (`DigitsApp._after_first_frame`), so switching screens stays quick.
     """
 
     def make() -> Screen:
@@ -110,7 +116,13 @@ class DigitsApp(App[None]):
         self.model_id = str(self.model_path)
         if self._notice:
             self.notify(self._notice, severity="warning", timeout=10, markup=False)
-        self.call_after_refresh(self._freeze_startup_objects)
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        """Import the screens the first frame did without, then freeze the startup objects."""
+        for module in LATER_SCREENS:
+            importlib.import_module(f"tui.screens.{module}")
+        self._freeze_startup_objects()
 
     def _freeze_startup_objects(self) -> None:
         """Keep what startup made (modules, widgets, the model) out of later garbage collections.

@@ -32,6 +32,8 @@ the screen recognize the drawing so far) before it handles the next event.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import time
 
@@ -50,6 +52,9 @@ from tui.widgets.preview import GUIDE, GreyPalette, GreyPaletteMixin, image_stri
 FRAME_EVERY = 0.03
 """Seconds of drawing without a frame after which the canvas lets the screen refresh: with the
 refresh itself, a burst shows a frame at least every 50 ms."""
+
+REFRESH_WAIT = 0.25
+"""The longest the canvas waits for that refresh (seconds)."""
 
 _GUIDE_MASK = np.zeros((SIZE, SIZE), dtype=bool)
 _GUIDE_MASK[4:24, 4:24] = True  # the central 20x20 area where MNIST digits live
@@ -326,7 +331,9 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
                 self._stroke_to(event)
                 since = self._unshown_since
                 if since is not None and time.perf_counter() - since >= FRAME_EVERY:
-                    await self.screen.wait_for_refresh()
+                    # bounded: a screen that is closing never refreshes again
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self.screen.wait_for_refresh(), REFRESH_WAIT)
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
         """End the stroke, wherever the button is released."""
