@@ -20,7 +20,9 @@ The network is the `seed` preset's 784-200-10 sigmoid network (no biases, plain 
 
 Reported: the epoch's FLOPs, the GEMM-limited time (FLOPs / the machine's rate), and the
 engine's epoch time as a multiple of it (median over rounds), plus the same against the
-GEMMs-only replay, which shows how much of the distance is the GEMMs' own shapes.
+GEMMs-only replay, which shows how much of the distance is the GEMMs' own shapes; what is left
+over the replay is the engine's element-wise work (activations, loss, optimizer, batch
+gathers) and its Python overhead, held to at most 1.2x.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ from _common import (
 from network.presets import preset_config
 from network.train import train
 
-TARGET = 1.5
+TARGET = 1.5  #: engine epoch / GEMM-limited time
+TARGET_REPLAY = 1.2  #: engine epoch / its own GEMMs replayed alone: the element-wise overhead
 SIZES = (784, 200, 10)
 BATCH = 128
 
@@ -173,11 +176,16 @@ def main() -> None:
     rows = [Row("limit: engine epoch / GEMM-limited time (784-200-10)",
                 f"{ratio_limit:.2f}x ({fmt_seconds(median(times['engine']))} vs "
                 f"{fmt_seconds(limit)} at {best_rate / 1e9:.0f} GFLOP/s)",
-                f"<= {TARGET}x", ratio_limit <= TARGET)]
+                f"<= {TARGET}x", ratio_limit <= TARGET),
+            Row("limit: engine epoch / its GEMMs replayed alone (784-200-10)",
+                f"{ratio_replay:.2f}x ({fmt_seconds(median(times['engine']))} vs "
+                f"{fmt_seconds(median(times['GEMMs only']))})",
+                f"<= {TARGET_REPLAY}x", ratio_replay <= TARGET_REPLAY)]
     finish(args, rows,
            f"limit: the engine's epoch is {ratio_limit:.2f}x the GEMM-limited time "
            f"({total / 1e9:.1f} GFLOP at {best_rate / 1e9:.0f} GFLOP/s = {fmt_seconds(limit)}; "
-           f"{ratio_replay:.2f}x the GEMMs-only replay); target <= {TARGET}x")
+           f"{ratio_replay:.2f}x the GEMMs-only replay); targets <= {TARGET}x and "
+           f"<= {TARGET_REPLAY}x the replay")
 
 
 if __name__ == "__main__":

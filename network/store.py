@@ -26,12 +26,10 @@ import math
 import os
 import platform
 import zipfile
-from importlib import metadata as _importlib_metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy
 
 from mnist.fileio import FileRefused, NameTaken, atomic_write, check_output, open_regular
 from network.errors import ModelError
@@ -354,11 +352,20 @@ def check_model_output(path: str | os.PathLike[str], *, force: bool = False) -> 
         raise ModelError(f"{path}: {exc}") from None
 
 
+def _scipy_version() -> str:
+    """SciPy's version, imported only now: loading a model (at start-up) does not need SciPy."""
+    import scipy
+
+    return str(scipy.__version__)
+
+
 def _package_version() -> str:
     """The installed digits version, or 'unknown' when running from a bare checkout."""
+    from importlib import metadata  # here: a model is loaded at start-up, seldom saved
+
     try:
-        return _importlib_metadata.version("digits-tui")
-    except _importlib_metadata.PackageNotFoundError:
+        return metadata.version("digits-tui")
+    except metadata.PackageNotFoundError:
         return "unknown"
 
 
@@ -407,7 +414,7 @@ def build_metadata(
             "digits": _package_version(),
             "python": platform.python_version(),
             "numpy": np.__version__,
-            "scipy": scipy.__version__,
+            "scipy": _scipy_version(),
         },
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(command) if isinstance(command, (list, tuple)) else command,

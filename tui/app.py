@@ -8,15 +8,20 @@ Shared state lives here and reaches the screens through reactives that hold plai
 arrays: `model_id` changes when another model becomes active (screens read `app.model`), and
 `dataset_state` moves through "unknown" -> "loading" -> "ready" | "missing" (screens read
 `app.dataset` / `app.dataset_error`). Loading the dataset runs in a thread worker.
+
+Start-up draws the Paint screen first: the other screens' modules (and what only they use) are
+imported right after its first frame, or when their mode is shown if that comes first; the
+dataset reader and its downloader when the dataset is first asked for.
 """
 
 from __future__ import annotations
 
 import gc
+import importlib
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 from textual import work
@@ -25,19 +30,15 @@ from textual.binding import Binding
 from textual.reactive import var
 from textual.screen import Screen
 
-from mnist.dataset import Mnist, load_mnist
-from mnist.errors import MnistError
 from network.model import Model
 from network.registry import set_active, startup_model
-from network.store import load_model
 from tui.screens.base import MIN_HEIGHT, MIN_WIDTH
-from tui.screens.drawings import DrawingsScreen
-from tui.screens.evaluate import EvaluateScreen
-from tui.screens.help import HelpScreen
-from tui.screens.models import ModelsScreen
 from tui.screens.paint import PaintScreen
-from tui.screens.train import TrainScreen
 from tui.widgets.modal import CommandPalette
+
+if TYPE_CHECKING:
+    from mnist.dataset import Mnist
+    from tui.screens.evaluate import EvaluateScreen
 
 DatasetState = Literal["unknown", "loading", "ready", "missing"]
 """Where the app is with MNIST: not asked for yet, loading, loaded, or not found (or damaged)."""
@@ -48,6 +49,26 @@ SCREEN_KEYS = {"paint": "f2", "train": "f3", "evaluate": "f4", "models": "f5", "
 _startup_frozen = False  # gc.freeze() done (see DigitsApp._freeze_startup_objects)
 
 
+#: The screens' modules the first frame does without: imported after it (see `lazy_screen`).
+LATER_SCREENS = ("train", "evaluate", "models", "drawings", "help")
+
+
+def lazy_screen(module: str, name: str) -> Callable[[], Screen]:
+    """A MODES entry that imports `tui.screens.<module>` when the mode is first shown.
+
+    Importing the Train, Evaluate, Models and Drawings screens (and what they alone use)
+    measured a quarter of the app's import time under `python -X importtime`, none of it
+    needed for the Paint screen's first frame (`benchmarks/startup.py`). They are imported
+    right after that frame (`DigitsApp._after_first_frame`), so switching screens stays quick.
+    """
+
+    def make() -> Screen:
+        return cast(Screen, getattr(importlib.import_module(f"tui.screens.{module}"), name)())
+
+    make.__qualname__ = make.__name__ = name
+    return make
+
+
 class DigitsApp(App[None]):
     """Paint a digit and watch the network recognize it; train and evaluate that network."""
 
@@ -55,10 +76,10 @@ class DigitsApp(App[None]):
     TITLE = "digits"
     MODES = {
         "paint": PaintScreen,
-        "train": TrainScreen,
-        "evaluate": EvaluateScreen,
-        "models": ModelsScreen,
-        "drawings": DrawingsScreen,
+        "train": lazy_screen("train", "TrainScreen"),
+        "evaluate": lazy_screen("evaluate", "EvaluateScreen"),
+        "models": lazy_screen("models", "ModelsScreen"),
+        "drawings": lazy_screen("drawings", "DrawingsScreen"),
     }
     DEFAULT_MODE = "paint"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (MIN_WIDTH, "-normal"), (120, "-wide")]
@@ -95,7 +116,13 @@ class DigitsApp(App[None]):
         self.model_id = str(self.model_path)
         if self._notice:
             self.notify(self._notice, severity="warning", timeout=10, markup=False)
-        self.call_after_refresh(self._freeze_startup_objects)
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        """Import the screens the first frame did without, then freeze the startup objects."""
+        for module in LATER_SCREENS:
+            importlib.import_module(f"tui.screens.{module}")
+        self._freeze_startup_objects()
 
     def _freeze_startup_objects(self) -> None:
         """Keep what startup made (modules, widgets, the model) out of later garbage collections.
@@ -124,6 +151,8 @@ class DigitsApp(App[None]):
     def make_active(self, name: str, path: Path) -> None:
         """Load the model `name` (file `path`), remember it as the active one across restarts, and
         switch every screen to it. Raises ModelError or OSError, changing nothing, if it cannot."""
+        from network.store import load_model
+
         model = load_model(path)
         set_active(name)
         self.set_model(model, path)
@@ -140,7 +169,7 @@ class DigitsApp(App[None]):
         """Go to the Evaluate screen and evaluate the saved model `name` there."""
         await self.switch_mode("evaluate")
         # The mode's base screen: a help screen left open there may be on top of it.
-        cast(EvaluateScreen, self.get_screen_stack("evaluate")[0]).choose(name)
+        cast("EvaluateScreen", self.get_screen_stack("evaluate")[0]).choose(name)
 
     # -- the dataset -------------------------------------------------------------------------
 
@@ -153,6 +182,9 @@ class DigitsApp(App[None]):
     @work(thread=True, exclusive=True, group="dataset")
     def _load_dataset(self) -> None:
         """Read and verify the four files (about 0.2 s) off the UI thread."""
+        from mnist.dataset import load_mnist
+        from mnist.errors import MnistError
+
         try:
             data = load_mnist(self.data_dir)
         except MnistError as exc:
@@ -175,6 +207,8 @@ class DigitsApp(App[None]):
 
     def action_help(self) -> None:
         """Show the keys of the current screen."""
+        from tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen, getattr(self.screen, "HELP", "")))
 

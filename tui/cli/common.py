@@ -4,7 +4,6 @@ data loaders with their progress display. Error mapping lives in `tui.errors`.""
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import importlib.util
 import platform
 import sys
@@ -24,6 +23,8 @@ class Parser(argparse.ArgumentParser):
 
 def _version_of(name: str) -> str:
     """Installed version of a distribution, or 'not installed'."""
+    import importlib.metadata  # here: the app's start-up builds the parser, never needs it
+
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:

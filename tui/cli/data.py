@@ -8,16 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
-from mnist.download import download
-from mnist.errors import MnistError
-from mnist.fileio import printable
-from mnist.files import FILES, load_verified
-from mnist.sources import ENV_VAR, candidates
-from tui.cli.common import download_progress
+# The modules these commands use are imported by each command: `digits` with no command (the
+# app) builds this parser too, and must not wait for the downloader and its HTTP stack.
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,6 +73,9 @@ def _seconds(text: str) -> float:
 
 def _verify_dir(found: dict[str, Path]) -> list[tuple[str, Path | None, str | None]]:
     """Verify each canonical file present in `found`: (name, path, error or None)."""
+    from mnist.errors import MnistError
+    from mnist.files import FILES, load_verified
+
     results = []
     for spec in FILES:
         path = found.get(spec.name)
@@ -97,6 +92,11 @@ def _verify_dir(found: dict[str, Path]) -> list[tuple[str, Path | None, str | No
 
 def run_status(args: argparse.Namespace) -> int:
     """Print each place looked at, in order, with each file's state; exit 0."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from mnist.sources import ENV_VAR, candidates
+
     console = Console(soft_wrap=True)
     looked = candidates(args.data_dir)
     chosen = next((c for c in looked if c.complete), None)
@@ -123,6 +123,10 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     """Verify the four files; print one line per file; exit 0 only if all four verify."""
+    from mnist.fileio import printable
+    from mnist.files import FILES
+    from mnist.sources import candidates
+
     looked = candidates(args.data_dir)
     target = next((c for c in looked if c.complete), looked[0])
     results = _verify_dir(target.found)
@@ -146,6 +150,11 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_download(args: argparse.Namespace) -> int:
     """Download what is missing or damaged, with a rich progress bar per file."""
+    from rich.console import Console
+
+    from mnist.download import download
+    from tui.cli.common import download_progress
+
     with download_progress() as on_progress:
         target = download(
             Path(args.dir) if args.dir else None, timeout=args.timeout, on_progress=on_progress
@@ -155,5 +164,9 @@ def run_download(args: argparse.Namespace) -> int:
 
 def _plain(text: object) -> str:
     """Outside text (a path, an error naming one) for rich: markup escaped, controls too."""
+    from rich.markup import escape
+
+    from mnist.fileio import printable
+
     return escape(printable(str(text)))
     return 0

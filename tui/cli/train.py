@@ -15,7 +15,6 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from tui.cli.common import load_data_for_cli
-from tui.cli.train_progress import TrainDisplay
 from tui.errors import UsageError, one_line_error, out_of_memory
 
 if TYPE_CHECKING:
@@ -127,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     from network.registry import check_free, save_trained, set_active
     from network.store import architecture_problem, check_model_output
     from network.train import train
+    from tui.cli.train_progress import TrainDisplay
 
     config = build_config(args)  # bad options fail here, before any work
     problem = architecture_problem((784, *config.hidden, 10))

@@ -21,11 +21,19 @@ bottom pixel, a horizontal move keeps the half, and a stroke starts on the top p
 Keyboard: a cursor (always drawn, in the tool's colour) with `move_cursor`, `stamp`,
 `toggle_pen` (pen down: moving draws a stroke) and `toggle_eraser`. Changes repaint only the
 changed cells (`refresh(Region)`) and post `Canvas.Changed` to the screen; tool changes post
-`ToolChanged`.
+`ToolChanged`, once for all the changes made while handling the messages already queued (a
+fast drag moves the cursor with every motion event; the status line needs the last place).
+
+A burst of queued motion events (a fast drag on a slow or busy machine) is drawn segment by
+segment, but the screen must not freeze meanwhile: once the ink has changed for `FRAME_EVERY`
+seconds without a frame showing it, the canvas waits for the screen to refresh (which also lets
+the screen recognize the drawing so far) before it handles the next event.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import time
 
@@ -40,6 +48,13 @@ from textual.widget import Widget
 from mnist import SIDE as SIZE
 from mnist.drawing import Box, Drawing
 from tui.widgets.preview import GUIDE, GreyPalette, GreyPaletteMixin, image_strip
+
+FRAME_EVERY = 0.03
+"""Seconds of drawing without a frame after which the canvas lets the screen refresh: with the
+refresh itself, a burst shows a frame at least every 50 ms."""
+
+REFRESH_WAIT = 0.25
+"""The longest the canvas waits for that refresh (seconds)."""
 
 _GUIDE_MASK = np.zeros((SIZE, SIZE), dtype=bool)
 _GUIDE_MASK[4:24, 4:24] = True  # the central 20x20 area where MNIST digits live
@@ -106,6 +121,8 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         self._half = 0
         self._palette: GreyPalette | None = None  # the one the cached lines were drawn with
         self._lines: dict[int, Strip] = {}
+        self._tool_pending = False  # a ToolChanged is scheduled
+        self._unshown_since: float | None = None  # first change no frame has shown yet
         self.border_title = "28×28"
 
     # -- geometry --------------------------------------------------------------------------------
@@ -158,22 +175,41 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
     def _changed(self, box: Box | None) -> None:
         """After a Drawing call: repaint the changed cells and tell the screen."""
         if box is not None:
+            now = time.perf_counter()
             self._repaint(box)
-            self._post(self.Changed(self, box, time.perf_counter()))
+            self._post(self.Changed(self, box, now))
+            if self._unshown_since is None and self.is_attached:
+                self._unshown_since = now
+                self.screen.call_after_refresh(self._shown)
+
+    def _shown(self) -> None:
+        """A frame has shown the changes made so far."""
+        self._unshown_since = None
 
     def _set_cursor(self, row: int, col: int) -> None:
         """Move the cursor (clamped to the grid), repainting the old and new cells."""
         row, col = min(max(row, 0), SIZE - 1), min(max(col, 0), SIZE - 1)
         if (row, col) == self.cursor:
             return
-        self._tool_changed()  # repaint the old cursor cell
+        self._repaint_cursor()  # the old cell
         self.cursor = (row, col)
         self._tool_changed()
 
-    def _tool_changed(self) -> None:
-        """Repaint the cursor (its colour shows the tool) and announce the change."""
+    def _repaint_cursor(self) -> None:
+        """Repaint the cursor's cell (its colour shows the tool)."""
         row, col = self.cursor
         self._repaint(Box(row, col, row + 1, col + 1))
+
+    def _tool_changed(self) -> None:
+        """Repaint the cursor and announce the change, once for the messages already queued."""
+        self._repaint_cursor()
+        if not self._tool_pending:
+            self._tool_pending = True
+            self.call_later(self._announce_tool)
+
+    def _announce_tool(self) -> None:
+        """Post the `ToolChanged` that `_tool_changed` scheduled."""
+        self._tool_pending = False
         self._post(self.ToolChanged(self))
 
     def _settle(self) -> None:
@@ -222,7 +258,7 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         """Set the brush size (1..3)."""
         if size != self.drawing.brush_size:
             self.drawing.brush_size = size
-            self._post(self.ToolChanged(self))
+            self._tool_changed()
 
     def clear(self) -> None:
         """Erase everything (one undo step)."""
@@ -281,15 +317,23 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         self.drawing.begin_stroke()
         self._stroke_to(event)
 
-    def on_mouse_move(self, event: events.MouseMove) -> None:
+    async def on_mouse_move(self, event: events.MouseMove) -> None:
         """While a stroke is open, draw a line to the pointer (anywhere: the mouse is captured);
-        a motion with no button held means the button was released where we could not see it."""
+        a motion with no button held means the button was released where we could not see it.
+
+        After `FRAME_EVERY` seconds of changes no frame has shown (a burst of queued events),
+        wait for the screen to refresh before handling the next event."""
         if self._stroking:
             event.stop()
             if event.button == 0:
                 self.end_stroke()
             else:
                 self._stroke_to(event)
+                since = self._unshown_since
+                if since is not None and time.perf_counter() - since >= FRAME_EVERY:
+                    # bounded: a screen that is closing never refreshes again
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self.screen.wait_for_refresh(), REFRESH_WAIT)
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
         """End the stroke, wherever the button is released."""

@@ -18,7 +18,7 @@ from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
 from textual.color import Color
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -185,6 +185,8 @@ class Preview(GreyPaletteMixin, Widget):
         """A preview of `image` (28x28, 0..255; None = blank) with an optional border title."""
         super().__init__(id=id, classes=classes)
         self._levels = as_levels(image)
+        self._palette: GreyPalette | None = None  # the one the cached rows were drawn with
+        self._rows: dict[int, Strip] = {}
         if title:
             self.border_title = title
 
@@ -194,11 +196,23 @@ class Preview(GreyPaletteMixin, Widget):
         return self._levels.copy()
 
     def set_image(self, image: np.ndarray | None) -> None:
-        """Show another 28x28 image (any real dtype, 0..255; None clears it)."""
+        """Show another 28x28 image (any real dtype, 0..255; None clears it).
+
+        Only the terminal rows whose pixels changed are drawn again.
+        """
         levels = as_levels(image)
-        if not np.array_equal(levels, self._levels):
+        changed = np.flatnonzero((levels != self._levels).reshape(SIDE // 2, 2 * SIDE).any(axis=1))
+        if changed.size:
             self._levels = levels
-            self.refresh()
+            top, bottom = int(changed[0]), int(changed[-1]) + 1
+            for y in range(top, bottom):
+                self._rows.pop(y, None)
+            self.refresh(Region(0, top, max(self.size.width, SIDE), bottom - top))
+
+    def notify_style_update(self) -> None:
+        """Theme or CSS changed: draw every row again."""
+        super().notify_style_update()
+        self._rows.clear()
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         """28 columns, one per pixel."""
@@ -212,5 +226,12 @@ class Preview(GreyPaletteMixin, Widget):
         """Row `y` of 14: pixel rows 2y (top halves) and 2y+1 (bottom halves)."""
         if not 0 <= y < SIDE // 2:
             return Strip.blank(self.size.width)
-        strip = image_strip(self.grey_palette("preview--paper"), self._levels, y, compact=True)
-        return strip.adjust_cell_length(self.size.width)
+        palette = self.grey_palette("preview--paper")
+        if palette is not self._palette:
+            self._palette = palette
+            self._rows.clear()
+        strip = self._rows.get(y)
+        if strip is None or strip.cell_length != self.size.width:
+            strip = image_strip(palette, self._levels, y, compact=True)
+            strip = self._rows[y] = strip.adjust_cell_length(self.size.width)
+        return strip

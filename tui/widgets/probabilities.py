@@ -4,6 +4,9 @@
 "no guess" (empty bars, dashes). The most likely digit's row is highlighted. Bars use eighth
 blocks, so a probability moves the bar's end by an eighth of a cell. With room for it (19 rows or
 more) the rows are spaced by a blank line. Colours come from component classes (theme variables).
+
+While a digit is drawn the probabilities change many times a second, mostly in a few rows: `show`
+repaints only the rows whose text or bar changed, and each row's strip is kept until it does.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
@@ -60,6 +63,9 @@ class Probabilities(Widget):
         """Start with no guess."""
         super().__init__(id=id, classes=classes)
         self._probs: tuple[float, ...] | None = None
+        self._top: int | None = None
+        self._strips: dict[int, tuple[tuple[object, ...], Strip]] = {}  # row: (its key, strip)
+        self._styles: tuple[Style, Style, Style] | None = None  # label, bar, top
 
     @property
     def probabilities(self) -> tuple[float, ...] | None:
@@ -69,18 +75,41 @@ class Probabilities(Widget):
     @property
     def top(self) -> int | None:
         """The highlighted (most likely) digit, or None."""
-        if self._probs is None:
-            return None
-        return max(range(N_CLASSES), key=self._probs.__getitem__)
+        return self._top
 
     def show(self, probs: Sequence[float] | None) -> None:
-        """Show these ten probabilities (None: no guess)."""
+        """Show these ten probabilities (None: no guess); repaint the rows that change."""
         value = None if probs is None else tuple(float(p) for p in probs)
         if value is not None and len(value) != N_CLASSES:
             raise ValueError(f"expected {N_CLASSES} probabilities, got {len(value)}")
-        if value != self._probs:
-            self._probs = value
+        if value == self._probs:
+            return
+        width = self.size.width
+        before = [self._row_key(digit, width) for digit in range(N_CLASSES)]
+        self._probs = value
+        self._top = None if value is None else max(range(N_CLASSES), key=value.__getitem__)
+        rows = [digit for digit in range(N_CLASSES) if self._row_key(digit, width) != before[digit]]
+        if rows and width:
+            spacing = self._spacing()
+            top, bottom = rows[0] * spacing, rows[-1] * spacing + 1
+            self.refresh(Region(0, top, width, bottom - top))
+        elif rows:
             self.refresh()
+
+    def _row_key(self, digit: int, width: int) -> tuple[object, ...]:
+        """What row `digit` shows at this width: (top?, full cells, partial glyph, value)."""
+        top = digit == self._top
+        if self._probs is None:
+            return (top,)
+        p = self._probs[digit]
+        return (top, *bar_cells(p, max(width - _LABEL_WIDTH - _VALUE_WIDTH, 1)),
+                f" {p * 100:5.1f}%")
+
+    def notify_style_update(self) -> None:
+        """Theme or CSS changed: new styles, every row drawn again."""
+        super().notify_style_update()
+        self._styles = None
+        self._strips.clear()
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         """One row per digit."""
@@ -116,26 +145,38 @@ class Probabilities(Widget):
         digit, gap = divmod(y, spacing)
         if gap or digit >= N_CLASSES:
             return Strip.blank(width)
-        top = self.top
-        label = self.get_component_rich_style("probabilities--label")
-        name = "probabilities--top" if digit == top else "probabilities--bar"
-        bar = self.get_component_rich_style(name)
-        text = label + Style(bold=True) if digit == top else label
+        key = (width, spacing, self._row_key(digit, width))
+        cached = self._strips.get(y)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        strip = self._render_row(digit, width)
+        self._strips[y] = (key, strip)
+        return strip
+
+    def _render_row(self, digit: int, width: int) -> Strip:
+        """The strip of `digit`'s row: label, bar and percentage."""
+        if self._styles is None:
+            self._styles = (self.get_component_rich_style("probabilities--label"),
+                            self.get_component_rich_style("probabilities--bar"),
+                            self.get_component_rich_style("probabilities--top"))
+        top = digit == self._top
+        label, bar, top_bar = self._styles
+        if top:
+            bar = top_bar
+        text = label + Style(bold=True) if top else label
         bar_width = max(width - _LABEL_WIDTH - _VALUE_WIDTH, 1)
         track = Style(bgcolor=bar.bgcolor)
         if self._probs is None:
             value = "     - "
             segments = [Segment(" " * bar_width, track)]
         else:
-            p = self._probs[digit]
-            value = f" {p * 100:5.1f}%"
-            full, partial = bar_cells(p, bar_width)
+            _, full, partial, value = self._row_key(digit, width)
             rest = bar_width - full - len(partial)
             segments = [
                 Segment("█" * full, bar),
                 Segment(partial, bar),
                 Segment(" " * rest, track),
             ]
-        value_style = text + Style(color=bar.color) if digit == top else label
+        value_style = text + Style(color=bar.color) if top else label
         line = [Segment(f"{digit} ", text), *segments, Segment(value, value_style)]
         return Strip(line).adjust_cell_length(width)

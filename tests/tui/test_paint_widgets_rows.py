@@ -1,0 +1,66 @@
+"""The probability bars and the preview keep each row's strip and repaint only changed rows:
+after any sequence of updates they must show exactly what a fresh widget shows."""
+
+from __future__ import annotations
+
+import numpy as np
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+
+from tui.widgets.preview import Preview
+from tui.widgets.probabilities import Probabilities
+
+
+class Pair(App[None]):
+    """Two of each widget: one updated many times, one given only the last value."""
+
+    def compose(self) -> ComposeResult:
+        yield Probabilities(id="updated-bars")
+        yield Probabilities(id="fresh-bars")
+        yield Preview(id="updated-preview")
+        yield Preview(id="fresh-preview")
+
+
+def rows(widget) -> list[str]:
+    """Every row of the widget, border included, as text with its styles, through Textual's
+    line cache: a row changed but not repainted would show its old content here."""
+    lines = widget.render_lines(Region(0, 0, *widget.outer_size))
+    return [repr(list(line)) for line in lines]
+
+
+async def test_bars_after_many_updates_show_what_fresh_bars_show():
+    rng = np.random.default_rng(0)
+    uniform = np.full(10, 0.1)
+    nine = np.array([0.05] * 9 + [0.55])  # every row changes, the top moves from 0 to 9
+    nudged = nine + np.array([0.002] * 3 + [0.0] * 6 + [-0.006])  # three rows and the top's
+    steps = [uniform, nine, nudged, None, uniform] + [rng.dirichlet(np.full(10, 0.3))
+                                                      for _ in range(5)]
+    async with Pair().run_test(size=(60, 80)) as pilot:
+        updated = pilot.app.query_one("#updated-bars", Probabilities)
+        fresh = pilot.app.query_one("#fresh-bars", Probabilities)
+        for probs in steps:
+            updated.show(probs)
+            await fresh.remove()
+            fresh = Probabilities(id="fresh-bars")
+            await pilot.app.mount(fresh, before=0)
+            fresh.show(probs)
+            await pilot.pause()
+            assert updated.top == fresh.top
+            assert rows(updated) == rows(fresh)
+
+
+async def test_preview_after_many_images_shows_what_a_fresh_preview_shows():
+    rng = np.random.default_rng(1)
+    async with Pair().run_test(size=(60, 80)) as pilot:
+        updated = pilot.app.query_one("#updated-preview", Preview)
+        fresh = pilot.app.query_one("#fresh-preview", Preview)
+        image = np.zeros((28, 28), np.uint8)
+        for _ in range(20):
+            top = int(rng.integers(0, 26))
+            image[top : top + 3, :] = rng.integers(0, 256, (3, 28))  # a few rows change
+            updated.set_image(image)
+            await pilot.pause()
+        fresh.set_image(image)
+        await pilot.pause()
+        assert np.array_equal(updated.levels, image)
+        assert rows(updated) == rows(fresh)
