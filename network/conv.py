@@ -9,7 +9,7 @@ For a batch x (B, H, W, C), k x k kernels, F filters and no padding (stride 1), 
 `cols` is a copy of `numpy.lib.stride_tricks.sliding_window_view(x)` into a reused buffer; the
 product is one GEMM whose (B H' W', F) result already is the channels-last output. Backward:
 
-    dW = cols.T @ dz        db = sum of dz over B, H', W'
+    dW = cols.T @ dz        db = sum of dz over B, H', W'      (computed as dW.T = dz.T @ cols)
     dcols = dz @ W.T        dx = col2im(dcols): each (di, dj) slice added back at its offset
 
 The weights are saved as (k, k, C, F) (a view of the same memory).
@@ -98,7 +98,9 @@ class Conv2D(Layer):
         b = dy.shape[0]
         ho, wo, f = self.out_shape
         dz = dy.reshape(b * ho * wo, f)
-        np.matmul(self._cols.T, dz, out=self.grad_weights.reshape(-1, f))
+        # dW.T = dz.T @ cols, written through a transposed view: measured 2.6x faster than
+        # cols.T @ dz for the `conv` preset's second layer (OpenBLAS, one thread)
+        np.matmul(dz.T, self._cols, out=self.grad_weights.reshape(-1, f).T)
         np.sum(dz, axis=0, out=self.grad_biases)
         if not need_dx:
             return None

@@ -85,6 +85,28 @@ PRESETS: dict[str, TrainConfig] = {
         augmentation=AugmentConfig(),
         seed=1,
     ),
+    "conv": TrainConfig(
+        preset="conv",
+        conv=(32, 64),
+        kernel=5,
+        hidden=(128,),
+        dropout=0.5,
+        activation="relu",
+        output="softmax",
+        biases=True,
+        init="he",
+        input_scaling="unit",
+        optimizer="adam",
+        lr=1e-3,
+        schedule="cosine",
+        min_lr_factor=0.0,
+        warmup_epochs=0.5,
+        epochs=12,
+        batch_size=128,
+        augment=True,
+        augmentation=AugmentConfig(),
+        seed=1,
+    ),
 }
 
 assert set(PRESETS) | {"custom"} == set(PRESET_NAMES)

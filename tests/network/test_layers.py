@@ -225,3 +225,42 @@ def test_stack_checks_and_description():
         dict(arch, layers=[{"type": "flatten"}, {"type": "dense", "units": 3}]), 10**7)
     assert "filters" in stack_problem(
         dict(arch, layers=[{"type": "conv", "filters": 10**6, "kernel": 3}]), 10**7)
+
+
+def test_the_training_loop_trains_a_conv_network_and_its_file_round_trips(tmp_path):
+    from network.presets import preset_config
+    from network.registry import describe
+    from network.store import build_metadata, load_model, read_metadata, save_model
+    from network.train import build_model, train
+
+    config = preset_config("conv", conv=(4,), hidden=(8,), epochs=1, batch_size=32)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (64, 28, 28)).astype(np.uint8)
+    labels = rng.integers(0, 10, 64)
+    result = train(config, images, labels, images[:16], labels[:16])
+    assert result.ok and isinstance(result.model, ConvNet)
+    assert np.isfinite(result.history[0].loss)
+    untrained = build_model(config)
+    assert untrained.architecture() == result.model.architecture()
+    assert not np.array_equal(untrained.params, result.model.params)
+
+    path = tmp_path / "conv.npz"
+    save_model(path, result.model, build_metadata(result.model, config, result=result))
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.params, result.model.params)
+    np.testing.assert_array_equal(loaded.predict_proba(images), result.model.predict_proba(images))
+    assert loaded.metadata["config"]["conv"] == [4]
+    entry = describe("x", path, read_metadata(path))
+    assert entry.architecture == "conv 5x5x4 · pool · dense 8 · 10"
+
+
+def test_conv_settings_are_validated():
+    from network.presets import preset_config
+
+    with pytest.raises(ModelError, match="does not fit"):
+        preset_config("conv", conv=(8, 8, 8))
+    with pytest.raises(ModelError, match="kernel"):
+        preset_config("conv", kernel=0)
+    with pytest.raises(ModelError, match="dropout"):
+        preset_config("fast", dropout=0.5)
+    assert preset_config("conv").conv == (32, 64)
