@@ -263,4 +263,4 @@ def test_conv_settings_are_validated():
         preset_config("conv", kernel=0)
     with pytest.raises(ModelError, match="dropout"):
         preset_config("fast", dropout=0.5)
-    assert preset_config("conv").conv == (32, 64)
+    assert preset_config("conv").conv == (16, 32)

@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Presets: seed = the original app's 784-200-10 sigmoid network (>= 97.5%%); "
             "fast = 784-256-10 ReLU with Adam, seconds (>= 98.0%%); best = 784-800-800-10 "
             "with augmentation, minutes (>= 99.2%%); conv = a convolutional network "
-            "(conv 5x5x32, pool, conv 5x5x64, pool, dense), with augmentation."
+            "(conv 5x5x16, pool, conv 5x5x32, pool, dense 128), with augmentation."
         ),
     )
     parser.add_argument("--preset", default="fast",
