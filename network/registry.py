@@ -66,11 +66,24 @@ def path_for(name: str) -> Path:
     if is_shipped(name):
         from network.store import shipped_model_path
 
-        return shipped_model_path().parent / SHIPPED_FILES[name]
+        default = shipped_model_path()
+        return default if name == SHIPPED else default.parent / SHIPPED_FILES[name]
     path = models_dir() / f"{check_name(name)}.npz"
     if path.resolve().parent != models_dir().resolve():
         raise ModelError(f"invalid model name '{name}'")
     return path
+
+
+def name_of(path: str | os.PathLike[str]) -> str:
+    """The name a model file is listed under: a shipped model's name, else the file's stem."""
+    try:
+        resolved = Path(path).resolve()
+        for name in SHIPPED_FILES:
+            if resolved == path_for(name).resolve():
+                return name
+    except OSError:
+        pass
+    return Path(path).stem
 
 
 def existing_path(name: str) -> Path:

@@ -264,3 +264,18 @@ def test_conv_settings_are_validated():
     with pytest.raises(ModelError, match="dropout"):
         preset_config("fast", dropout=0.5)
     assert preset_config("conv").conv == (16, 32)
+
+
+def test_float32_logits_stay_within_the_rounding_bound_the_tests_use(float32_error):
+    """The conv network's float32 logits against the same network in float64: within the
+    worst-case bound that the shipped-model tests rely on."""
+    logit_error, _ = float32_error
+    net = ConvNet(conv_stack((4, 8), 5, (16,), "relu"), rng=0)
+    twin = ConvNet.from_architecture(net.architecture(), rng=0, dtype=np.float64)
+    twin.params[...] = net.params
+    x = np.random.default_rng(2).random((20, 784), dtype=np.float32)
+    z32 = net.logits(x).astype(np.float64)
+    z64 = twin.logits(x.astype(np.float64))
+    for bound in (logit_error(net, x), logit_error(net, x, probable=10.0, dtype=np.float32)):
+        assert (np.abs(z32 - z64) <= bound).all()
+        assert bound.max() < 0.01 * np.abs(z64).max()  # and not vacuous

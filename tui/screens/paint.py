@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +29,7 @@ from textual.widgets import Digits, Static
 
 from mnist.drawing import Drawing
 from mnist.normalize import MIN_INK_SPAN, ink_span, is_blank, normalize
-from network.store import shipped_model_path
+from network.registry import name_of
 from tui.screens.base import DigitsScreen
 from tui.widgets.canvas import Canvas
 from tui.widgets.preview import Preview
@@ -241,12 +240,7 @@ class PaintScreen(DigitsScreen):
         model = getattr(self.app, "model", None)
         meta: dict[str, Any] = dict(getattr(model, "metadata", None) or {})
         path = getattr(self.app, "model_path", None)
-        name = Path(path).stem if path else "?"
-        try:
-            if path and Path(path).resolve() == shipped_model_path():
-                name = "shipped"
-        except OSError:
-            pass
+        name = name_of(path) if path else "?"
         parts = [str(meta.get("name") or name)]
         if meta.get("preset"):
             parts.append(str(meta["preset"]))

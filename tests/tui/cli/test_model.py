@@ -184,6 +184,29 @@ def test_shipped_model_accuracy_is_what_its_metadata_claims(mnist_dir, mnist_dat
     assert report["accuracy"] >= 0.992
 
 
+def test_shipped_conv_model_accuracy_is_what_its_metadata_claims(mnist_dir, mnist_data,
+                                                                 float32_error):
+    """The same check for the shipped convolutional network (network/shipped/conv.npz): the
+    count `digits eval` gives here is the one its metadata records, give or take the images
+    whose top-two logits lie within float32 rounding of each other."""
+    from network.registry import path_for
+
+    path = path_for("shipped-conv")
+    result = digits("eval", "--json", "--model", str(path), env={"MNIST_DIR": str(mnist_dir)})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    meta = read_metadata(path)
+    assert report["claimed_accuracy"] == meta["test_accuracy"]
+    assert meta["preset"] == "conv"
+    assert meta["command"] == "digits train --preset conv --out network/shipped/conv.npz"
+    flippable = _images_a_blas_kernel_could_flip(load_model(path), mnist_data.test_images,
+                                                 float32_error[0])
+    claimed = round(meta["test_accuracy"] * report["n"])
+    assert abs(report["correct"] - claimed) <= flippable
+    moved = np.abs(np.array(report["confusion"]) - np.array(meta["confusion"])).sum()
+    assert moved <= 2 * flippable
+
+
 def test_eval_text_output(mnist_dir):
     result = digits(
         "eval", "--model", str(shipped_model_path()), env={"MNIST_DIR": str(mnist_dir)}
