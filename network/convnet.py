@@ -32,6 +32,7 @@ from network.errors import ModelError
 from network.inputs import as_rows, get_scaling, scale_into
 from network.layers import Activation, Dense, Dropout, Flatten, Layer
 from network.losses import get_output
+from network.mlp import INITS
 from network.pooling import MaxPool2D
 
 __all__ = ["ConvNet", "KIND", "conv_stack", "stack_problem", "describe_stack", "make_layer"]
@@ -192,8 +193,6 @@ class ConvNet:
             rng: Generator or int seed for the weights and the dropout masks.
             dtype: np.float32 for training, np.float64 for gradient checks.
         """
-        from network.mlp import INITS
-
         if init not in INITS:
             raise ModelError(f"unknown init {init!r}: choose one of {', '.join(sorted(INITS))}")
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
