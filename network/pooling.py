@@ -17,8 +17,6 @@ from network.layers import Layer
 
 __all__ = ["MaxPool2D"]
 
-_CORNERS = ((0, 0), (0, 1), (1, 0), (1, 1))
-
 
 class MaxPool2D(Layer):
     """2 x 2 max-pooling, stride 2."""
@@ -53,23 +51,32 @@ class MaxPool2D(Layer):
         return np.maximum(out, q[:, :, 1, :, 1], out=out)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """y (B, H/2, W/2, C); the mask of the first maximum of each block is kept."""
+        """y (B, H/2, W/2, C); the mask of the first maximum of each block is kept.
+
+        With top = max(x00, x01) and bottom = max(x10, x11), the first maximum in row order is
+        x00 where top >= bottom and x00 >= x01, x01 where top >= bottom and x00 < x01, x10
+        where top < bottom and x10 >= x11, else x11: three comparisons of the quarter-views
+        and four boolean combinations, rather than four equality tests and a running "taken".
+        """
         b = x.shape[0]
-        y = self._max(x, self._buffer("y", (b, *self.out_shape), x.dtype))
+        shape = (b, *self.out_shape)
         q = self._blocks(x)
+        top = np.maximum(q[:, :, 0, :, 0], q[:, :, 0, :, 1], out=self._buffer("y", shape, x.dtype))
+        bottom = np.maximum(q[:, :, 1, :, 0], q[:, :, 1, :, 1],
+                            out=self._buffer("bottom", shape, x.dtype))
+        upper = np.greater_equal(top, bottom, out=self._buffer("upper", shape, np.bool_))
+        left_top = np.greater_equal(q[:, :, 0, :, 0], q[:, :, 0, :, 1],
+                                    out=self._buffer("left_top", shape, np.bool_))
+        left_bottom = np.greater_equal(q[:, :, 1, :, 0], q[:, :, 1, :, 1],
+                                       out=self._buffer("left_bottom", shape, np.bool_))
         mask = self._blocks(self._buffer("mask", x.shape, np.bool_))
-        taken = self._buffer("taken", y.shape, np.bool_)
-        for n, (a, c) in enumerate(_CORNERS):
-            m = mask[:, :, a, :, c]
-            np.equal(q[:, :, a, :, c], y, out=m)
-            if n:
-                np.greater(m, taken, out=m)  # m and not taken
-                if n < 3:
-                    np.logical_or(taken, m, out=taken)
-            else:
-                taken[...] = m
+        np.logical_and(upper, left_top, out=mask[:, :, 0, :, 0])
+        np.greater(upper, left_top, out=mask[:, :, 0, :, 1])  # upper and not left_top
+        np.greater(left_bottom, upper, out=mask[:, :, 1, :, 0])  # left_bottom and not upper
+        np.logical_or(upper, left_bottom, out=mask[:, :, 1, :, 1])
+        np.logical_not(mask[:, :, 1, :, 1], out=mask[:, :, 1, :, 1])
         self._mask = mask
-        return y
+        return np.maximum(top, bottom, out=top)
 
     def backward(self, dy: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
         """dx (B, H, W, C): dy routed to each block's first maximum, zero elsewhere."""
