@@ -23,7 +23,7 @@ from _common import CpuMeter, Row, fmt_seconds, machine_report, make_parser, tab
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("train_speed", "vs_torch", "limit", "latency", "memory", "startup", "robustness",
-              "teach")
+              "teach", "conv")
 
 
 def main() -> None:

@@ -23,11 +23,14 @@ from network.optim import OPTIMIZERS, SCHEDULES
 __all__ = ["TrainConfig", "INIT_NAMES", "PRESET_NAMES", "MAX_LR", "parse_hidden"]
 
 INIT_NAMES = ("original", "he")
-PRESET_NAMES = ("seed", "fast", "best", "custom")
+PRESET_NAMES = ("seed", "fast", "best", "conv", "custom")
 #: Largest accepted learning rate per optimizer (anything above is a typo, not a setting).
 MAX_LR = {"sgd": 100.0, "momentum": 100.0, "adam": 1.0}
 MAX_HIDDEN = 8192
 MAX_LAYERS = 8
+MAX_CONV = 4
+MAX_FILTERS = 512
+MAX_KERNEL = 9
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
@@ -51,10 +54,18 @@ def _integer(value: Any) -> bool:
 
 @dataclass
 class TrainConfig:
-    """Every hyper-parameter of a run. Defaults: a 784-256-10 ReLU/softmax net with Adam."""
+    """Every hyper-parameter of a run. Defaults: a 784-256-10 ReLU/softmax net with Adam.
+
+    A non-empty `conv` makes it a convolutional network (`network.convnet`): per entry a
+    `kernel` x `kernel` convolution, 2x2 max-pooling and the activation, then the `hidden`
+    dense layers (each followed by `dropout`) and the output layer.
+    """
 
     preset: str = "custom"  #: the preset it came from, or 'custom'
-    hidden: tuple[int, ...] = (256,)  #: hidden layer widths, () for none
+    hidden: tuple[int, ...] = (256,)  #: hidden (dense) layer widths, () for none
+    conv: tuple[int, ...] = ()  #: filters of each conv+pool block before the dense layers
+    kernel: int = 5  #: side of the conv kernels
+    dropout: float = 0.0  #: dropout after each hidden dense layer (conv networks only)
     activation: str = "relu"  #: 'sigmoid', 'tanh' or 'relu'
     output: str = "softmax"  #: 'softmax' (cross-entropy) or 'sigmoid' (MSE, 0.01/0.99)
     biases: bool = True
@@ -104,6 +115,27 @@ class TrainConfig:
         ):
             raise bad("hidden", f"up to {MAX_LAYERS} layer sizes, each an integer in "
                                 f"1..{MAX_HIDDEN}")
+        conv = self.conv
+        if not isinstance(conv, (tuple, list)) or len(conv) > MAX_CONV or not all(
+            _integer(f) and 1 <= f <= MAX_FILTERS for f in conv
+        ):
+            raise bad("conv", f"up to {MAX_CONV} filter counts, each an integer in "
+                              f"1..{MAX_FILTERS}")
+        if not _integer(self.kernel) or not 1 <= self.kernel <= MAX_KERNEL:
+            raise bad("kernel", f"an integer in 1..{MAX_KERNEL}")
+        if not _number(self.dropout) or not 0.0 <= self.dropout < 1.0:
+            raise bad("dropout", "a number in [0, 1)")
+        if self.dropout and not conv:
+            raise bad("dropout", "0 for a dense network (dropout is for conv networks)")
+        if conv:
+            from network.convnet import conv_stack, stack_problem
+            from network.store import MAX_PARAMS
+
+            arch = {"input_shape": [28, 28, 1], "layers": conv_stack(
+                conv, int(self.kernel), self.hidden, self.activation, self.dropout)}
+            problem = stack_problem(arch, MAX_PARAMS)
+            if problem:
+                raise ModelError(f"conv {list(conv)} with kernel {self.kernel}: {problem}")
         max_lr = MAX_LR[self.optimizer]
         if not _number(self.lr) or not 0 < self.lr <= max_lr:
             raise bad("lr", f"a number in (0, {max_lr:g}] for {self.optimizer}")
@@ -135,6 +167,7 @@ class TrainConfig:
         """JSON-ready dict of every field (hidden as a list, augmentation as a dict)."""
         data = asdict(self)
         data["hidden"] = list(self.hidden)
+        data["conv"] = list(self.conv)
         return data
 
     @classmethod
@@ -147,8 +180,9 @@ class TrainConfig:
         if unknown:
             raise ModelError(f"unknown training setting(s): {', '.join(unknown)}")
         values = dict(data)
-        if "hidden" in values and isinstance(values["hidden"], (list, tuple)):
-            values["hidden"] = tuple(values["hidden"])
+        for name in ("hidden", "conv"):
+            if name in values and isinstance(values[name], (list, tuple)):
+                values[name] = tuple(values[name])
         if isinstance(values.get("augmentation"), dict):
             values["augmentation"] = AugmentConfig.from_dict(values["augmentation"])
         return cls(**values)
@@ -159,7 +193,8 @@ class TrainConfig:
         unknown = sorted(set(overrides) - known)
         if unknown:
             raise ModelError(f"unknown training setting(s): {', '.join(unknown)}")
-        if "hidden" in overrides and isinstance(overrides["hidden"], list):
-            overrides["hidden"] = tuple(overrides["hidden"])
+        for name in ("hidden", "conv"):
+            if name in overrides and isinstance(overrides[name], list):
+                overrides[name] = tuple(overrides[name])
         values = {"augmentation": replace(self.augmentation), **overrides}
         return replace(self, **values)

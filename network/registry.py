@@ -3,10 +3,11 @@
     models_dir()        ~/.local/share/digits/models on Linux (platformdirs' user data path)
     settings_path()     ~/.config/digits/settings.json: {"active": "<name>"} ("shipped" = default)
 
-The shipped model (package data) is always listed, is never overwritten, and cannot be renamed or
-deleted. Model names are plain file stems: letters, digits, space, '.', '_', '+', '-', at most 64
-characters, not starting with '.', so a name can never escape the models directory (no '/',
-'..', absolute paths or NUL bytes). Every write (settings, renames) is atomic.
+The shipped models (package data: `shipped`, the default, and `shipped-conv`, the convolutional
+network) are always listed, are never overwritten, and cannot be renamed or deleted. Model
+names are plain file stems: letters, digits, space, '.', '_', '+', '-', at most 64 characters,
+not starting with '.', so a name can never escape the models directory (no '/', '..', absolute
+paths or NUL bytes). Every write (settings, renames) is atomic.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from network.errors import ModelError
 
 APP_NAME = "digits"
 SHIPPED = "shipped"
+#: Every model that comes with digits: name -> file in network/shipped/ (the default first).
+SHIPPED_FILES = {SHIPPED: "best.npz", "shipped-conv": "conv.npz"}
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_+\-][A-Za-z0-9 ._+\-]{0,63}")
 
 
@@ -37,13 +40,18 @@ def settings_path() -> Path:
     return platformdirs.user_config_path(APP_NAME) / "settings.json"
 
 
+def is_shipped(name: Any) -> bool:
+    """True for the name of a model that comes with digits."""
+    return isinstance(name, str) and name in SHIPPED_FILES
+
+
 def check_name(name: str) -> str:
     """Return `name` stripped if it is a valid model name; raise ModelError saying why not."""
     stripped = name.strip() if isinstance(name, str) else ""
     if not stripped:
         raise ModelError("a model name cannot be empty")
-    if stripped == SHIPPED:
-        raise ModelError(f"'{SHIPPED}' is the name of the model that comes with digits")
+    if is_shipped(stripped):
+        raise ModelError(f"'{stripped}' is the name of a model that comes with digits")
     if not NAME_PATTERN.fullmatch(stripped) or stripped.endswith("."):
         shown = stripped.encode("unicode_escape").decode("ascii")[:80]
         raise ModelError(
@@ -55,14 +63,27 @@ def check_name(name: str) -> str:
 
 def path_for(name: str) -> Path:
     """The file a model called `name` is saved in (inside `models_dir()`, checked)."""
-    if name == SHIPPED:
+    if is_shipped(name):
         from network.store import shipped_model_path
 
-        return shipped_model_path()
+        default = shipped_model_path()
+        return default if name == SHIPPED else default.parent / SHIPPED_FILES[name]
     path = models_dir() / f"{check_name(name)}.npz"
     if path.resolve().parent != models_dir().resolve():
         raise ModelError(f"invalid model name '{name}'")
     return path
+
+
+def name_of(path: str | os.PathLike[str]) -> str:
+    """The name a model file is listed under: a shipped model's name, else the file's stem."""
+    try:
+        resolved = Path(path).resolve()
+        for name in SHIPPED_FILES:
+            if resolved == path_for(name).resolve():
+                return name
+    except OSError:
+        pass
+    return Path(path).stem
 
 
 def existing_path(name: str) -> Path:
@@ -72,8 +93,8 @@ def existing_path(name: str) -> Path:
     (brackets, quotes...), and it must still be possible to activate, rename or delete it. Only
     names that could leave the folder are refused.
     """
-    if name == SHIPPED:
-        return path_for(SHIPPED)
+    if is_shipped(name):
+        return path_for(name)
     if not isinstance(name, str) or not name or "/" in name or "\0" in name or name[0] == ".":
         raise ModelError(f"invalid model name {name!r}")
     path = models_dir() / f"{name}.npz"
@@ -169,7 +190,9 @@ def write_settings(settings: dict[str, Any]) -> None:
 def active_name() -> str:
     """Name of the active model: the settings' choice if its file exists, else 'shipped'."""
     name = read_settings().get("active")
-    if isinstance(name, str) and name != SHIPPED:
+    if is_shipped(name):
+        return name
+    if isinstance(name, str):
         try:
             if existing_path(name).is_file():
                 return name
@@ -179,8 +202,8 @@ def active_name() -> str:
 
 
 def set_active(name: str) -> None:
-    """Make `name` (a saved model, or 'shipped') the active model, persisted in settings."""
-    if name != SHIPPED and not existing_path(name).is_file():
+    """Make `name` (a saved or shipped model) the active model, persisted in settings."""
+    if not is_shipped(name) and not existing_path(name).is_file():
         raise ModelError(f"no saved model called '{name}'")
     settings = read_settings()
     settings["active"] = name
@@ -205,16 +228,23 @@ class ModelEntry:
 
 
 def describe(name: str, path: Path, metadata: dict[str, Any]) -> ModelEntry:
-    """A ModelEntry from a model's metadata."""
+    """A ModelEntry from a model's metadata (a layer stack shown as its layers, e.g.
+    "conv 5x5x32 · pool · conv 5x5x64 · pool · dense 128 · 10")."""
+    from network.convnet import describe_stack
+    from network.model import is_layer_stack
+
     arch = metadata.get("architecture", {})
-    sizes = arch.get("sizes") if isinstance(arch, dict) else None
-    act = arch.get("activation", "") if isinstance(arch, dict) else ""
-    shape = "-".join(str(n) for n in sizes) if isinstance(sizes, list) else "?"
+    if is_layer_stack(arch):
+        shape, act = describe_stack(arch.get("layers")), ""
+    else:
+        sizes = arch.get("sizes") if isinstance(arch, dict) else None
+        act = arch.get("activation", "") if isinstance(arch, dict) else ""
+        shape = "-".join(str(n) for n in sizes) if isinstance(sizes, list) else "?"
     accuracy = metadata.get("test_accuracy")
     return ModelEntry(
         name=name,
         path=path,
-        shipped=name == SHIPPED,
+        shipped=is_shipped(name),
         preset=str(metadata.get("preset") or "")[:40],
         architecture=f"{shape} {act}".strip()[:80],
         test_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
@@ -223,11 +253,14 @@ def describe(name: str, path: Path, metadata: dict[str, Any]) -> ModelEntry:
 
 
 def list_models() -> list[ModelEntry]:
-    """The shipped model first, then saved models, newest first. Unreadable files are listed."""
-    from network.store import read_metadata, shipped_model_path
+    """The shipped models first (the default always, the others when their file is there), then
+    saved models, newest first. Unreadable files are listed."""
+    from network.store import read_metadata
 
     entries = []
-    candidates = [(SHIPPED, shipped_model_path())]
+    candidates = [(name, path_for(name)) for name in SHIPPED_FILES
+                  if name == SHIPPED or path_for(name).is_file()]
+    n_shipped = len(candidates)
     folder = models_dir()
     if folder.is_dir():
         candidates += [(p.stem, p) for p in folder.glob("*.npz") if not p.name.startswith(".")]
@@ -235,10 +268,10 @@ def list_models() -> list[ModelEntry]:
         try:
             entries.append(describe(name, path, read_metadata(path)))
         except ModelError as exc:
-            entry = ModelEntry(name=name, path=path, shipped=name == SHIPPED, error=str(exc))
+            entry = ModelEntry(name=name, path=path, shipped=is_shipped(name), error=str(exc))
             entries.append(entry)
-    saved = sorted(entries[1:], key=lambda e: (e.created, e.name), reverse=True)
-    return entries[:1] + saved
+    saved = sorted(entries[n_shipped:], key=lambda e: (e.created, e.name), reverse=True)
+    return entries[:n_shipped] + saved
 
 
 def save_new(model: Any, metadata: dict[str, Any], name: str, *, unique: bool = False) -> Path:
@@ -315,8 +348,8 @@ def rename_model(name: str, new_name: str) -> Path:
     The new name is claimed atomically (a hard link, then the old name removed): a model that
     took the name meanwhile is never replaced.
     """
-    if name == SHIPPED:
-        raise ModelError("the shipped model cannot be renamed")
+    if is_shipped(name):
+        raise ModelError("a shipped model cannot be renamed")
     old, new = existing_path(name), path_for(check_name(new_name))
     if not old.is_file():
         raise ModelError(f"no saved model called '{name}'")
@@ -337,8 +370,8 @@ def rename_model(name: str, new_name: str) -> Path:
 
 def delete_model(name: str) -> None:
     """Delete a saved model (a damaged one too); the active choice falls back to the shipped."""
-    if name == SHIPPED:
-        raise ModelError("the shipped model cannot be deleted")
+    if is_shipped(name):
+        raise ModelError("a shipped model cannot be deleted")
     path = existing_path(name)
     if not path.exists() and not path.is_symlink():
         raise ModelError(f"no saved model called '{name}'")
@@ -365,7 +398,7 @@ def startup_model(explicit: str | os.PathLike[str] | None = None) -> tuple[Any, 
     name = settings.get("active", SHIPPED)
     if name != SHIPPED:
         try:
-            path = existing_path(name)
+            path = path_for(name) if is_shipped(name) else existing_path(name)
             if os.path.lexists(path):  # a model deleted by hand: back to the shipped one quietly
                 return load_model(path), path, ""
         except ModelError as exc:

@@ -2,7 +2,8 @@
 
 A model file is a NumPy .npz (a zip of .npy arrays) holding
 
-    weights_<l>   (n_in, n_out) float32, one per layer
+    weights_<l>   (n_in, n_out) float32, one per layer; for a layer stack (`ConvNet`), one per
+                  layer with parameters: (k, k, C, F) for a convolution, (D, F) for a dense one
     biases_<l>    (n_out,) float32, one per layer when the network has biases
     metadata      (M,) uint8: UTF-8 JSON -- format name and version, architecture, preset and
                   full training config, seed, epochs, test accuracy, confusion matrix, dataset
@@ -14,7 +15,8 @@ one, never a torn one; the temporary file is removed on any failure. Saving refu
 that are NaN or infinite.
 
 Loading never unpickles (`allow_pickle=False`), and checks everything before building the
-model: a zip at all, our format, a version it can read, a sane architecture, exactly the
+model: a zip at all, our format, a version it can read, a sane architecture (for a layer stack:
+known layer types, sizes within limits, shapes that fit, a bounded parameter count), exactly the
 expected arrays with the expected shapes, finite values. Every failure is one `ModelError` line.
 """
 
@@ -32,8 +34,10 @@ from typing import Any
 import numpy as np
 
 from mnist.fileio import FileRefused, NameTaken, atomic_write, check_output, open_regular
+from network.convnet import ConvNet, stack_problem
 from network.errors import ModelError
 from network.mlp import MLP
+from network.model import is_layer_stack
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model", "read_metadata",
            "build_metadata", "shipped_model_path"]
@@ -67,8 +71,8 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def save_model(path: str | os.PathLike[str], model: MLP, metadata: dict[str, Any] | None = None,
-               *, replace: bool = True) -> None:
+def save_model(path: str | os.PathLike[str], model: MLP | ConvNet,
+               metadata: dict[str, Any] | None = None, *, replace: bool = True) -> None:
     """Write `model` and `metadata` (default: model.metadata) to `path`, atomically.
 
     The format name, version and the model's architecture are always written into the
@@ -228,12 +232,21 @@ def architecture_problem(sizes: Any) -> str:
     return ""
 
 
-def _build(meta: dict[str, Any], where: str) -> MLP:
-    """An MLP shaped as meta['architecture'] says; ModelError if it is not a digits network.
+def _build(meta: dict[str, Any], where: str) -> MLP | ConvNet:
+    """The network meta['architecture'] describes (an MLP, or a ConvNet for a layer stack);
+    ModelError if it is not a digits network.
 
     The size is checked against the limits before anything is allocated.
     """
     arch = meta.get("architecture")
+    if is_layer_stack(arch):
+        problem = stack_problem(arch, MAX_PARAMS)
+        if problem:
+            raise ModelError(f"{where} has a damaged or oversized layer stack: {problem}")
+        try:
+            return ConvNet.from_architecture(arch, rng=0)
+        except ModelError as exc:
+            raise ModelError(f"{where} has a damaged architecture: {exc}") from None
     sizes = arch.get("sizes") if isinstance(arch, dict) else None
     problem = architecture_problem(sizes)
     if problem:
@@ -247,13 +260,17 @@ def _build(meta: dict[str, Any], where: str) -> MLP:
         raise ModelError(f"{where} has a damaged architecture: {exc}") from None
 
 
-def activation_bound(model: MLP) -> float:
+def activation_bound(model: MLP | ConvNet) -> float:
     """The largest absolute value any layer's pre-activation can take, over every input.
+
+    A ConvNet works it out layer by layer itself (`ConvNet.activation_bound`); for an MLP:
 
     Interval arithmetic from the weights: with |a_{l-1}| <= u elementwise, |z_l| <= |W_l|.T @ u
     + |b_l|; sigmoid and tanh squash to 1, any other activation (ReLU) passes u on. In float32
     (an overflow gives inf, which is refused anyway; rounding is far inside the margin).
     """
+    if isinstance(model, ConvNet):
+        return model.activation_bound()
     scale, offset = model.scaling
     u = np.full(model.sizes[0], max(abs(offset), abs(255.0 * scale + offset)), np.float32)
     bound = 0.0
@@ -290,7 +307,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         return _read_metadata(archive)
 
 
-def load_model(path: str | os.PathLike[str]) -> MLP:
+def load_model(path: str | os.PathLike[str]) -> MLP | ConvNet:
     """Load a model file written by `save_model`; its metadata dict is on `model.metadata`.
 
     Everything is checked from the zip directory, the .npy headers and the metadata before any
@@ -370,7 +387,7 @@ def _package_version() -> str:
 
 
 def build_metadata(
-    model: MLP,
+    model: MLP | ConvNet,
     config: Any = None,
     *,
     result: Any = None,
@@ -382,7 +399,7 @@ def build_metadata(
     """The metadata dict to save with a model.
 
     Args:
-        model: the trained MLP (its architecture is recorded).
+        model: the trained network (its architecture is recorded).
         config: the `TrainConfig` it was trained with, if any.
         result: the `TrainResult`, for epochs, history, training time, test accuracy.
         evaluation: an `Evaluation` on the test set (accuracy and confusion matrix); wins over

@@ -29,6 +29,7 @@ from network.config import TrainConfig
 from network.drawings import DrawingSet, training_images
 from network.errors import ModelError
 from network.evaluate import Evaluation, evaluate
+from network.model import is_layer_stack
 from network.train import ProgressEvent, TrainResult, train
 
 __all__ = ["TeachConfig", "Scores", "TeachOutcome", "split_drawings", "teach", "taught_metadata",
@@ -84,9 +85,17 @@ class TeachConfig:
                 augmentation.validate()
             except (ModelError, TypeError):
                 augmentation = TrainConfig().augmentation
+        if is_layer_stack(arch):  # a ConvNet: its network fields as its own config recorded
+            net = {k: base[k] for k in ("conv", "kernel", "hidden", "dropout", "activation")
+                   if k in base}
+            net.update(conv=tuple(net.get("conv") or ()), hidden=tuple(net.get("hidden") or ()),
+                       biases=True)
+        else:
+            net = {"hidden": tuple(arch["sizes"][1:-1]), "activation": arch["activation"],
+                   "biases": bool(arch["biases"])}
         return TrainConfig(
-            preset="custom", hidden=tuple(arch["sizes"][1:-1]), activation=arch["activation"],
-            output=arch["output"], biases=bool(arch["biases"]), init=arch.get("init", "he"),
+            preset="custom", **net,
+            output=arch["output"], init=arch.get("init", "he"),
             input_scaling=arch["input_scaling"], optimizer=self.optimizer, lr=self.lr,
             nesterov=True,
             schedule="cosine", epochs=self.epochs, batch_size=self.batch_size, augment=True,

@@ -34,9 +34,11 @@ import numpy as np
 
 from network.augment import Augmenter
 from network.config import TrainConfig
+from network.convnet import ConvNet, conv_stack
 from network.errors import ModelError
 from network.inputs import as_rows, scale_into
 from network.mlp import MLP
+from network.model import input_size
 from network.optim import make_optimizer, scheduled_lr
 
 __all__ = ["TrainConfig", "ProgressEvent", "EpochStats", "TrainResult", "train", "build_model"]
@@ -123,8 +125,17 @@ class TrainResult:
 
 
 def build_model(config: TrainConfig, n_inputs: int = 784, n_classes: int = 10,
-                rng: np.random.Generator | int | None = None) -> MLP:
-    """The untrained MLP a config describes; `rng` defaults to the config's seed."""
+                rng: np.random.Generator | int | None = None) -> MLP | ConvNet:
+    """The untrained network a config describes (a `ConvNet` when `config.conv` lists conv
+    layers, else an `MLP`); `rng` defaults to the config's seed."""
+    rng = config.seed if rng is None else rng
+    if config.conv:
+        if n_inputs != 784:
+            raise ModelError(f"a conv network reads 28x28 images, not {n_inputs} inputs")
+        layers = conv_stack(config.conv, config.kernel, config.hidden, config.activation,
+                            config.dropout, n_classes)
+        return ConvNet(layers, output=config.output, init=config.init,
+                       input_scaling=config.input_scaling, rng=rng)
     return MLP(
         (n_inputs, *config.hidden, n_classes),
         activation=config.activation,
@@ -132,7 +143,7 @@ def build_model(config: TrainConfig, n_inputs: int = 784, n_classes: int = 10,
         biases=config.biases,
         init=config.init,
         input_scaling=config.input_scaling,
-        rng=config.seed if rng is None else rng,
+        rng=rng,
     )
 
 
@@ -200,7 +211,7 @@ def train(
 
     init_seq, shuffle_seq, augment_seq = np.random.SeedSequence(config.seed).spawn(3)
     if start_from is not None:
-        if start_from.architecture().get("sizes", [None])[0] != rows.shape[1]:
+        if input_size(start_from.architecture()) != rows.shape[1]:
             raise ModelError(f"the model to fine-tune does not take {rows.shape[1]} inputs")
         model = start_from.copy()
     else:

@@ -119,8 +119,9 @@ ReLU is exact.
 
 def float32_logit_error(model, x: np.ndarray, *, probable: float | None = None,
                         from_float64: bool = False, dtype: type = np.float64) -> np.ndarray:
-    """(B, K) float64 bound on |float32 logits - exact logits| of `model` (an MLP) on (B, n_0)
-    scaled inputs `x`, for ANY BLAS kernel: any summation order, blocking, FMA or thread split.
+    """(B, K) float64 bound on |float32 logits - exact logits| of `model` (an MLP, or a ConvNet:
+    see `_layer_stack_logit_error`) on (B, n_0) scaled inputs `x`, for ANY BLAS kernel: any
+    summation order, blocking, FMA or thread split.
 
     Each layer computes z = a @ W + b, n + 1 terms a sum. Worst case (Higham, Accuracy and
     Stability of Numerical Algorithms, 2nd ed., section 3.1): |fl(z) - z| <= gamma_{n+1}
@@ -138,6 +139,8 @@ def float32_logit_error(model, x: np.ndarray, *, probable: float | None = None,
     `dtype=np.float32` computes the bound itself in float32 (10 times faster on MNIST's test
     set; a bound a few parts in 10^4 off is still a bound with room to spare).
     """
+    if hasattr(model, "layers"):
+        return _layer_stack_logit_error(model, x, probable, from_float64, dtype)
     a = np.asarray(x, dtype=dtype)
     delta = np.zeros_like(a)
     biases = model.biases or [None] * model.n_layers
@@ -158,6 +161,62 @@ def float32_logit_error(model, x: np.ndarray, *, probable: float | None = None,
         else:
             a = z
     return delta.astype(np.float64)
+
+
+def _layer_stack_logit_error(model, x, probable, from_float64, dtype, chunk=500):
+    """`float32_logit_error` for a `network.convnet.ConvNet`, layer by layer.
+
+    A convolution is the product cols @ W of its image-to-columns rows (k k C + 1 terms a sum,
+    the bias included), bounded exactly like a dense layer, with the error already in the
+    input carried through the same columns; max-pooling is exact and 1-Lipschitz in the
+    largest-entry norm, so the error of a block's maximum is at most the block's largest
+    error; ReLU, flatten and dropout (the identity at inference) pass the error on unchanged.
+    Computed in chunks of `chunk` images to bound the columns' memory.
+    """
+    from network.conv import Conv2D, im2col
+    from network.layers import Activation, Dense, Dropout, Flatten
+    from network.pooling import MaxPool2D
+
+    out = []
+    for start in range(0, len(x), chunk):
+        a = np.asarray(x[start : start + chunk], dtype=dtype).reshape(-1, *model.input_shape)
+        delta = np.zeros_like(a)
+        for layer in model.layers:
+            if isinstance(layer, (Conv2D, Dense)):
+                exact_input = not delta.any()  # the first layer: nothing to carry
+                if isinstance(layer, Conv2D):
+                    b, (ho, wo, f) = a.shape[0], layer.out_shape
+                    rows = im2col(a, layer.kernel).reshape(b * ho * wo, -1)
+                    drows = None if exact_input else \
+                        im2col(delta, layer.kernel).reshape(b * ho * wo, -1)
+                    shape = (b, ho, wo, f)
+                else:
+                    rows, drows, shape = a, delta, (a.shape[0], layer.units)
+                w = layer.weights.reshape(-1, shape[-1]).astype(dtype)
+                bias = layer.biases.astype(dtype)
+                n = w.shape[0] + 1
+                rel = probable * np.sqrt(n) * U32 if probable else n * U32 / (1 - n * U32)
+                if from_float64:
+                    rel += 2 * U32
+                magnitude = np.abs(rows) @ np.abs(w) + np.abs(bias)
+                if exact_input:
+                    carried = 0.0
+                else:
+                    carried = np.sqrt(drows**2 @ w**2) if probable else drows @ np.abs(w)
+                a = (rows @ w + bias).reshape(shape)
+                delta = (dtype(rel) * magnitude + carried).reshape(shape)
+            elif isinstance(layer, MaxPool2D):
+                a, delta = layer.infer(a), layer.infer(delta)
+            elif isinstance(layer, Flatten):
+                a, delta = a.reshape(a.shape[0], -1), delta.reshape(delta.shape[0], -1)
+            elif isinstance(layer, Activation):
+                a = layer.infer(a)
+                if layer.kind != "relu":
+                    delta = delta + dtype(_ACTIVATION_ULPS * U32) * np.abs(a)
+            elif not isinstance(layer, Dropout):
+                raise TypeError(f"no float32 error bound for {layer!r}")
+        out.append(delta.astype(np.float64))
+    return np.concatenate(out)
 
 
 def softmax_rtol(logit_error: np.ndarray) -> float:

@@ -199,7 +199,7 @@ def test_rename_never_replaces_a_model_that_has_the_name(tmp_path):
     assert load_model(path_for("first")).metadata["tag"] == 1
     with pytest.raises(ModelExists):
         save_new(tiny(3), build_metadata(tiny(3)), "first")
-    assert sorted(e.name for e in list_models()) == ["first", "second", "shipped"]
+    assert sorted(e.name for e in list_models()) == ["first", "second", "shipped", "shipped-conv"]
 
 
 # -- --activate failing after the save ------------------------------------------------------------

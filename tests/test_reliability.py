@@ -590,7 +590,8 @@ def test_a_process_killed_mid_save_leaves_the_old_files_readable(what, tmp_path)
     assert len(leftovers) == 1  # the crash really came after the write
     assert load_model(path_for("previous")).sizes == (784, 8, 10)
     assert read_settings() == {"active": "previous"}
-    assert [e.name for e in list_models()] == ["shipped", "previous"]  # temp file not listed
+    # the temporary file is not listed
+    assert [e.name for e in list_models()] == ["shipped", "shipped-conv", "previous"]
 
 
 # -- downloads --------------------------------------------------------------------------------

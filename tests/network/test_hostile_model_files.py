@@ -273,3 +273,59 @@ def test_the_app_exits_non_zero_after_an_unhandled_exception(tmp_path):
                             timeout=120, cwd=ROOT)
     assert result.returncode == 1, (result.returncode, result.stderr[-2000:])
     assert "a bug" in result.stdout + result.stderr
+
+
+# -- layer stacks (conv networks) ----------------------------------------------------------------
+
+
+def conv_metadata_member(layers: list, **extra) -> bytes:
+    meta = {"format": "digits-model", "format_version": 1,
+            "architecture": {"kind": "convnet", "input_shape": [28, 28, 1], "layers": layers,
+                             "output": "softmax", "init": "he", "input_scaling": "unit"},
+            **extra}
+    return npy(np.frombuffer(json.dumps(meta).encode(), np.uint8))
+
+
+SMALL_CONV = [{"type": "conv", "filters": 4, "kernel": 5}, {"type": "pool"}, {"type": "relu"},
+              {"type": "flatten"}, {"type": "dense", "units": 10}]
+
+
+@pytest.mark.parametrize("layers, match", [
+    ([{"type": "conv", "filters": 1024, "kernel": 9}] * 3 + [{"type": "flatten"},
+                                                              {"type": "dense", "units": 10}],
+     "parameters"),
+    ([{"type": "relu"}] * 40, "1..32 layers"),
+    ([{"type": "conv", "filters": 8, "kernel": 5}, {"type": "pool"}] * 3, "does not fit"),
+    ([{"type": "lstm"}], "unknown layer type"),
+    ([{"type": "conv", "filters": 4, "kernel": 5, "stride": 2}], "unknown keys"),
+    ([{"type": "conv", "filters": 4, "kernel": 3}, {"type": "flatten"},
+      {"type": "dense", "units": 7}], "7 outputs, not 10"),
+])
+def test_conv_architecture_refused_from_the_metadata(layers, match, tmp_path):
+    path = zip_of(tmp_path / "conv.npz", {"metadata.npy": conv_metadata_member(layers)})
+    refused_cheaply(path, match)
+
+
+def test_conv_weights_header_of_the_wrong_shape(tmp_path):
+    path = zip_of(tmp_path / "conv.npz", {
+        "metadata.npy": conv_metadata_member(SMALL_CONV),
+        "weights_0.npy": npy_header((5, 5, 1, 10**9)), "weights_1.npy": npy_header((576, 10)),
+        "biases_0.npy": npy_header((4,)), "biases_1.npy": npy_header((10,))})
+    refused_cheaply(path, r"weights_0 is float32 \(5, 5, 1, 1000000000\), expected float32 "
+                          r"\(5, 5, 1, 4\)")
+
+
+@pytest.mark.parametrize("array, value", [("weights_0", 1e30), ("biases_0", 3e38),
+                                          ("weights_1", 1e36)])
+def test_conv_weights_that_would_make_the_logits_overflow(array, value, tmp_path):
+    from network.convnet import ConvNet
+    from network.store import save_model
+
+    net = ConvNet(SMALL_CONV, rng=0)
+    good = tmp_path / "good.npz"
+    save_model(good, net, {})
+    assert load_model(good).architecture() == net.architecture()
+    net.named_arrays()[array].flat[0] = value
+    save_model(tmp_path / "bad.npz", net, {})
+    with pytest.raises(ModelError, match="outputs could overflow"):
+        load_model(tmp_path / "bad.npz")

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from network.convnet import conv_stack, describe_stack
 from network.errors import ModelError
 from network.presets import PRESETS, preset_config, preset_names
 from network.train import build_model
 
 
-def test_the_three_presets_validate():
-    assert preset_names() == ("seed", "fast", "best")
+def test_the_presets_validate():
+    assert preset_names() == ("seed", "fast", "best", "conv")
     for name, cfg in PRESETS.items():
         assert cfg.preset == name
         cfg.validate()
@@ -42,12 +43,12 @@ def test_preset_config_copies_and_overrides():
 
 
 def test_preset_config_errors():
-    with pytest.raises(ModelError, match="seed, fast, best"):
+    with pytest.raises(ModelError, match="seed, fast, best, conv"):
         preset_config("turbo")
     with pytest.raises(ModelError, match="epochs"):
         preset_config("seed", epochs=0)
     with pytest.raises(ModelError, match="unknown"):
-        preset_config("seed", dropout=0.1)
+        preset_config("seed", label_smoothing=0.1)
 
 
 def _readme_presets() -> dict[str, tuple[str, str]]:
@@ -62,10 +63,15 @@ def test_readme_preset_table_says_what_the_presets_do():
     assert set(table) == set(PRESETS)
     for name, (network, training) in table.items():
         cfg = PRESETS[name]
-        sizes = re.search(r"\b784((?:-\d+)+)\b", network)
-        assert sizes, network
-        assert tuple(int(n) for n in sizes.group(1).split("-")[1:-1]) == cfg.hidden, name
-        assert sizes.group(1).endswith("-10")
+        if cfg.conv:
+            stack = describe_stack(conv_stack(cfg.conv, cfg.kernel, cfg.hidden))
+            assert stack in network, (name, network)
+            assert (f"dropout {cfg.dropout:g}" in network) == bool(cfg.dropout), (name, network)
+        else:
+            sizes = re.search(r"\b784((?:-\d+)+)\b", network)
+            assert sizes, network
+            assert tuple(int(n) for n in sizes.group(1).split("-")[1:-1]) == cfg.hidden, name
+            assert sizes.group(1).endswith("-10")
         assert cfg.activation in network.lower(), (name, network)
         assert ("softmax" in network) == (cfg.output == "softmax"), (name, network)
         assert ("no biases" in network) == (not cfg.biases), (name, network)

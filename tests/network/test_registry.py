@@ -17,6 +17,7 @@ from network.registry import (
     delete_model,
     list_models,
     models_dir,
+    name_of,
     path_for,
     read_settings,
     rename_model,
@@ -81,6 +82,22 @@ def test_shipped_model_is_protected():
     with pytest.raises(ModelError):
         save_new(MLP((784, 4, 10), rng=0), {}, SHIPPED)
     assert path_for(SHIPPED) == shipped_model_path()
+
+
+def test_the_shipped_conv_model_is_protected_listed_and_can_be_active():
+    conv = "shipped-conv"
+    for action in (lambda: delete_model(conv), lambda: rename_model(conv, "x")):
+        with pytest.raises(ModelError, match="shipped"):
+            action()
+    with pytest.raises(ModelError, match="comes with digits"):
+        check_name(conv)
+    assert path_for(conv) == shipped_model_path().parent / "conv.npz"
+    assert name_of(path_for(conv)) == conv and name_of(shipped_model_path()) == SHIPPED
+    assert [e.name for e in list_models()][:2] == [SHIPPED, conv]
+    set_active(conv)
+    assert active_name() == conv
+    model, path, notice = startup_model()
+    assert path == path_for(conv) and notice == "" and model.metadata["preset"] == "conv"
 
 
 def test_unreadable_model_is_listed_with_its_error(tiny):

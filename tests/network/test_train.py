@@ -184,9 +184,9 @@ def test_config_dict_round_trip():
     data = json.loads(json.dumps(cfg.to_dict()))
     assert TrainConfig.from_dict(data) == cfg
     with pytest.raises(ModelError, match="unknown"):
-        TrainConfig.from_dict({**data, "dropout": 0.5})
+        TrainConfig.from_dict({**data, "label_smoothing": 0.5})
     with pytest.raises(ModelError, match="unknown"):
-        cfg.with_overrides(dropout=0.5)
+        cfg.with_overrides(label_smoothing=0.5)
 
 
 @pytest.mark.slow

@@ -103,7 +103,7 @@ async def test_models_screen_lists_activates_renames_and_deletes_hostile_names(h
         assert isinstance(screen, ModelsScreen)
         table = screen.query_one(DataTable)
         names = [e.name for e in screen.entries]
-        assert set(names) == {"shipped", FILE_NAME, DAMAGED}
+        assert set(names) == {"shipped", "shipped-conv", FILE_NAME, DAMAGED}
         cells = {str(table.get_row_at(i)[1]): [str(c) for c in table.get_row_at(i)]
                  for i in range(table.row_count)}
         assert cells[FILE_NAME][2] == "[/x]" and cells[FILE_NAME][5] == "[bold red]x"
@@ -149,7 +149,7 @@ async def test_models_screen_lists_activates_renames_and_deletes_hostile_names(h
         await pilot.pause()
         await pilot.press("y")
         await pilot.pause()
-        assert [e.name for e in screen.entries] == ["shipped"]
+        assert [e.name for e in screen.entries] == ["shipped", "shipped-conv"]
         assert app.return_code is None
 
 

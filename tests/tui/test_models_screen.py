@@ -63,15 +63,16 @@ async def test_list_marks_the_active_model_and_switching_persists(saved):
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_models(pilot)
         table = rows(screen)
-        assert [r[1] for r in table] == ["shipped", "newer", "older"]  # shipped first
-        assert table[1][2:5] == ["fast", "784-6-10 relu", "75.00%"]
+        assert [r[1] for r in table] == ["shipped", "shipped-conv", "newer", "older"]
+        assert table[1][2:4] == ["conv", "conv 5x5x16 · pool · conv 5x5x32 · pool · dense 128 · 10"]
+        assert table[2][2:5] == ["fast", "784-6-10 relu", "75.00%"]
         assert not any(r[0] for r in table)  # the app runs a file given on the command line
         assert "start" in str(screen.query_one("#models-active", Static).render())
         await select(pilot, screen, "older")
         await pilot.press("a")
         await pilot.pause()
         assert app.model_path == saved["older"] and app.model.sizes == (784, 4, 10)
-        assert [r[0] for r in rows(screen)] == ["", "", "●"]
+        assert [r[0] for r in rows(screen)] == ["", "", "", "●"]
         await select(pilot, screen, "newer")
         await pilot.press("enter")
         await pilot.pause()
@@ -100,7 +101,7 @@ async def test_rename_refuses_bad_names_inline_and_follows_the_active_model(save
         await pilot.press("ctrl+u", *"best so far", "enter")
         await pilot.pause()
         assert app.screen is screen
-        assert [r[1] for r in rows(screen)] == ["shipped", "best so far", "older"]
+        assert [r[1] for r in rows(screen)] == ["shipped", "shipped-conv", "best so far", "older"]
         assert app.model_path == models_dir() / "best so far.npz"
         assert active_name() == "best so far"
         assert sorted(p.name for p in models_dir().iterdir()) == ["best so far.npz", "older.npz"]
@@ -121,7 +122,7 @@ async def test_delete_asks_first_and_never_deletes_the_shipped_model(saved):
         await pilot.press("d", "y")
         await pilot.pause()
         assert not saved["older"].exists() and saved["newer"].exists()
-        assert [r[1] for r in rows(screen)] == ["shipped", "newer"]
+        assert [r[1] for r in rows(screen)] == ["shipped", "shipped-conv", "newer"]
         assert active_name() == "shipped"
         message = str(screen.query_one("#models-message", Static).render())
         assert "Deleted 'older'" in message

@@ -76,8 +76,15 @@ def run(args: argparse.Namespace) -> int:
 
     from network.drawings import load_drawings
     from network.errors import ModelError
-    from network.registry import SHIPPED, check_free, check_name, save_new, set_active
-    from network.store import check_model_output, save_model, shipped_model_path
+    from network.registry import (
+        check_free,
+        check_name,
+        is_shipped,
+        name_of,
+        save_new,
+        set_active,
+    )
+    from network.store import check_model_output, save_model
     from network.teach import TeachConfig, taught_metadata, teach
     from tui.cli.train import _StopOnInterrupt
     from tui.cli.train_progress import TrainDisplay
@@ -94,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     model, base_path = load_model_for_cli(args.model)
     if args.out:
         out = Path(args.out)
-        if out.exists() and out.resolve() in (Path(base_path).resolve(), shipped_model_path()):
+        taught = out.exists() and out.resolve() == Path(base_path).resolve()
+        if taught or (out.exists() and is_shipped(name_of(out))):
             raise UsageError(f"--out {out}: that is the model being taught; it is never "
                              "overwritten (choose another file)")
         check_model_output(out, force=args.force)
@@ -104,8 +112,7 @@ def run(args: argparse.Namespace) -> int:
                          "a digit) or with `digits drawings add --label D FILE...`")
     console = Console(stderr=True)
     data = load_data_for_cli(args.data_dir)
-    base_name = SHIPPED if Path(base_path).resolve() == shipped_model_path() else \
-        Path(base_path).stem
+    base_name = name_of(base_path)
     console.print(f"Teaching [bold]{base_name}[/] with {len(drawings)} drawings, "
                   f"{config.epochs} epochs of {config.mnist_per_epoch:,} MNIST images + "
                   f"{config.drawing_share:.0%} drawings")

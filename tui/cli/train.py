@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add `digits train`."""
     parser = sub.add_parser(
         "train",
-        help="train a network on MNIST (presets: seed, fast, best)",
+        help="train a network on MNIST (presets: seed, fast, best, conv)",
         description=(
             "Train a network on MNIST's 60,000 training images and score it on the 10,000 test "
             "images after every epoch. Options override the preset's values. The model is "
@@ -48,10 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=(
             "Presets: seed = the original app's 784-200-10 sigmoid network (>= 97.5%%); "
             "fast = 784-256-10 ReLU with Adam, seconds (>= 98.0%%); best = 784-800-800-10 "
-            "with augmentation, minutes (>= 99.2%%)."
+            "with augmentation, minutes (>= 99.2%%); conv = a convolutional network "
+            "(conv 5x5x16, pool, conv 5x5x32, pool, dense 128), with augmentation."
         ),
     )
-    parser.add_argument("--preset", default="fast", help="seed, fast or best (default: fast)")
+    parser.add_argument("--preset", default="fast",
+                        help="seed, fast, best or conv (default: fast)")
     parser.add_argument("--epochs", type=int, metavar="N", help="number of passes over the data")
     parser.add_argument(
         "--hidden", type=_hidden, metavar="N[,N]", help="hidden layer sizes, e.g. 200 or 800,800"
@@ -76,6 +78,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--data-dir", metavar="DIR", help="folder with the four MNIST files")
     parser.set_defaults(func=run)
+
+
+def network_text(config: TrainConfig) -> str:
+    """The network of a config in a few words: '784-200-10', or its layer stack."""
+    if config.conv:
+        from network.convnet import conv_stack, describe_stack
+
+        return describe_stack(conv_stack(config.conv, config.kernel, config.hidden))
+    return "-".join(str(n) for n in (784, *config.hidden, 10))
 
 
 def build_config(args: argparse.Namespace) -> TrainConfig:
@@ -129,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     from tui.cli.train_progress import TrainDisplay
 
     config = build_config(args)  # bad options fail here, before any work
-    problem = architecture_problem((784, *config.hidden, 10))
+    problem = "" if config.conv else architecture_problem((784, *config.hidden, 10))
     if problem:
         shown = ",".join(map(str, config.hidden))
         raise UsageError(f"--hidden {shown}: the network would have {problem}; digits cannot "
@@ -143,9 +154,8 @@ def run(args: argparse.Namespace) -> int:
         check_model_output(args.out, force=args.force)
     console = Console(stderr=True)
     data = load_data_for_cli(args.data_dir)
-    hidden = "-".join(str(h) for h in config.hidden)
     console.print(
-        f"Training [bold]{config.preset}[/]: 784-{hidden}-10 {config.activation}, "
+        f"Training [bold]{config.preset}[/]: {network_text(config)} {config.activation}, "
         f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size}, "
         f"{config.epochs} epochs{', augmented' if config.augment else ''}, seed {config.seed}"
     )

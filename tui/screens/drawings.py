@@ -369,13 +369,10 @@ class DrawingsScreen(DigitsScreen):
         self._teach(app.model, str(app.model_path), self.drawings, data, config)
 
     def _model_name(self) -> str:
-        """The active model's name ('shipped' or its file's stem)."""
-        from pathlib import Path
+        """The active model's name (a shipped model's name, or its file's stem)."""
+        from network.registry import name_of
 
-        from network.store import shipped_model_path
-
-        path = Path(self.digits_app.model_path)
-        return "shipped" if path.resolve() == shipped_model_path() else path.stem
+        return name_of(self.digits_app.model_path)
 
     def action_cancel(self) -> None:
         """Ask the Teach worker to stop at its next batch."""

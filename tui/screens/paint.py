@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,7 +31,7 @@ from textual.widgets import Digits, Static
 
 from mnist.drawing import Drawing
 from mnist.normalize import MIN_INK_SPAN, ink_span, is_blank, normalize
-from network.store import shipped_model_path
+from network.registry import name_of
 from tui.screens.base import DigitsScreen
 from tui.widgets.canvas import Canvas
 from tui.widgets.preview import Preview
@@ -290,12 +289,7 @@ class PaintScreen(DigitsScreen):
     @staticmethod
     def _work_out_label(meta: dict[str, Any], path: Any) -> str:
         """`model_label` of a model with this metadata, loaded from `path`."""
-        name = Path(path).stem if path else "?"
-        try:
-            if path and Path(path).resolve() == shipped_model_path():
-                name = "shipped"
-        except OSError:
-            pass
+        name = name_of(path) if path else "?"
         parts = [str(meta.get("name") or name)]
         if meta.get("preset"):
             parts.append(str(meta["preset"]))

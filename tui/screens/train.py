@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 
 HELP = """\
 Choose a preset (seed: the original 784-200-10 sigmoid network; fast: ReLU + Adam, seconds;
-best: two layers of 800 with augmentation, minutes), change any value, and press ctrl+s or
+best: two layers of 800 with augmentation, minutes; conv: a convolutional network with
+augmentation, about 12 minutes on 2 cores), change any value, and press ctrl+s or
 Start. A value out of range is refused under its field with the reason. "Images" can train on
 the first 5,000 or 20,000 images for a quick check; the test accuracy is always measured on all
 10,000 test images. The finished model is saved under "Save as" in your models folder (the

@@ -151,14 +151,21 @@ def _images_a_blas_kernel_could_flip(model, images, logit_error) -> int:
     """How many of `images` have top-two logits close enough that float32 rounding on another
     machine could swap them: z_top - z_j <= 2 (bound_top + bound_j) for some other class j,
     with the probabilistic bound at lam = 10 (exceeded with probability below 2e-22 a sum)."""
+    return _flippable_and_predicted(model, images, logit_error)[0]
+
+
+def _flippable_and_predicted(model, images, logit_error) -> tuple[int, np.ndarray]:
+    """(`_images_a_blas_kernel_could_flip`, the (N,) predicted labels), the logits computed
+    1,000 images at a time (a conv network's image-to-columns copies grow with the chunk)."""
     x = scale_into(as_rows(images), model.scaling, np.empty((len(images), 784), np.float32))
-    z = model.logits(x).astype(np.float64)
+    z = np.concatenate([model.logits(x[i : i + 1000]) for i in range(0, len(x), 1000)])
+    z = z.astype(np.float64)
     bound = logit_error(model, x, probable=10.0, dtype=np.float32)
     rows = np.arange(len(z))
     top = z.argmax(axis=1)
     close = z[rows, top][:, None] - z <= 2 * (bound[rows, top][:, None] + bound)
     close[rows, top] = False
-    return int(close.any(axis=1).sum())
+    return int(close.any(axis=1).sum()), top
 
 
 def test_shipped_model_accuracy_is_what_its_metadata_claims(mnist_dir, mnist_data,
@@ -182,6 +189,28 @@ def test_shipped_model_accuracy_is_what_its_metadata_claims(mnist_dir, mnist_dat
     moved = np.abs(np.array(report["confusion"]) - np.array(meta["confusion"])).sum()
     assert moved <= 2 * flippable
     assert report["accuracy"] >= 0.992
+
+
+def test_shipped_conv_model_accuracy_is_what_its_metadata_claims(mnist_data, float32_error):
+    """The same check for the shipped convolutional network (network/shipped/conv.npz), scored
+    in this process (its file loads through `digits eval`'s loader; `digits eval` itself is
+    the same code for any model): the count here is the one its metadata records, give or
+    take the images whose top-two logits lie within float32 rounding of each other."""
+    from network.registry import path_for
+
+    path = path_for("shipped-conv")
+    model = load_model(path)
+    meta = read_metadata(path)
+    assert meta["preset"] == "conv"
+    assert meta["command"] == "digits train --preset conv --out network/shipped/conv.npz"
+    labels = mnist_data.test_labels
+    flippable, predicted = _flippable_and_predicted(model, mnist_data.test_images,
+                                                    float32_error[0])
+    claimed = round(meta["test_accuracy"] * len(labels))
+    assert abs(int(np.sum(predicted == labels)) - claimed) <= flippable
+    confusion = np.bincount(labels * 10 + predicted, minlength=100).reshape(10, 10)
+    assert np.abs(confusion - np.array(meta["confusion"])).sum() <= 2 * flippable
+    assert claimed == 9955
 
 
 def test_eval_text_output(mnist_dir):
