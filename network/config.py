@@ -116,6 +116,13 @@ class TrainConfig:
             raise bad("hidden", f"up to {MAX_LAYERS} layer sizes, each an integer in "
                                 f"1..{MAX_HIDDEN}")
         conv = self.conv
+        if not conv:  # a dense network: what digits can save and load, before any allocation
+            from network.store import architecture_problem
+
+            problem = architecture_problem((784, *(int(h) for h in hidden), 10))
+            if problem:
+                raise ModelError(f"hidden {','.join(map(str, hidden))}: the network would have "
+                                 f"{problem}; digits cannot save or load it")
         if not isinstance(conv, (tuple, list)) or len(conv) > MAX_CONV or not all(
             _integer(f) and 1 <= f <= MAX_FILTERS for f in conv
         ):

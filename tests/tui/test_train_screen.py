@@ -127,6 +127,11 @@ async def test_invalid_values_are_refused_inline_with_the_reason(app_factory):
         form.query_one("#epochs", Input).value = "3"
         await pilot.pause()
         assert not form.query_one("#epochs-error", Static).display
+        # sizes that parse, but a network too big to save: refused before it is allocated
+        form.query_one("#hidden", Input).value = "8192,8192,8192"
+        await pilot.pause()
+        error = str(form.query_one("#hidden-error", Static).render())
+        assert "140,746,762 parameters" in error and "the limit is 67,108,864" in error
 
 
 async def test_choosing_a_preset_fills_the_fields(app_factory):

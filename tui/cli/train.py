@@ -135,16 +135,11 @@ def run(args: argparse.Namespace) -> int:
 
     from network.errors import ModelError
     from network.registry import check_free, save_trained, set_active
-    from network.store import architecture_problem, check_model_output
+    from network.store import check_model_output
     from network.train import train
     from tui.cli.train_progress import TrainDisplay
 
-    config = build_config(args)  # bad options fail here, before any work
-    problem = "" if config.conv else architecture_problem((784, *config.hidden, 10))
-    if problem:
-        shown = ",".join(map(str, config.hidden))
-        raise UsageError(f"--hidden {shown}: the network would have {problem}; digits cannot "
-                         "save or load it")
+    config = build_config(args)  # bad options fail here, before any work (sizes included)
     name = check_free(args.name) if args.name else None
     if args.out and (args.name or args.activate):
         raise UsageError("--out cannot be combined with --name or --activate")
