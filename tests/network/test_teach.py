@@ -110,3 +110,26 @@ def test_no_drawing_is_shown_more_than_max_repeats_times_an_epoch(mnist_data, ke
     outcome = teach(MLP((784, 16, 10), rng=0), kept_drawings, mnist_data.train_images,
                     mnist_data.train_labels, config=config)
     assert outcome.result.samples_seen == 1000 + 30 * 30
+
+
+def test_teach_starts_from_a_conv_network_too(mnist_data, kept_drawings, tmp_path):
+    """The same fine-tune from a layer stack: a taught copy of the same stack, the base left
+    as it was, and a file that loads back as that stack."""
+    from network.convnet import ConvNet, conv_stack
+    from network.store import load_model, save_model
+
+    base = ConvNet(conv_stack((4,), 5, (16,)), rng=0)
+    before = base.params.copy()
+    outcome = teach(base, kept_drawings, mnist_data.train_images, mnist_data.train_labels,
+                    mnist_data.test_images[:300], mnist_data.test_labels[:300], SMALL)
+    assert outcome.result.ok and isinstance(outcome.model, ConvNet)
+    assert outcome.model.architecture() == base.architecture()
+    np.testing.assert_array_equal(base.params, before)
+    assert not np.array_equal(outcome.model.params, before)
+    assert outcome.after.mnist > outcome.before.mnist  # an untrained stack learns
+    meta = taught_metadata(outcome, kept_drawings, {"name": "conv base"}, command="test")
+    assert meta["architecture"] == base.architecture()
+    save_model(tmp_path / "taught.npz", outcome.model, meta)
+    loaded = load_model(tmp_path / "taught.npz")
+    assert isinstance(loaded, ConvNet)
+    np.testing.assert_array_equal(loaded.params, outcome.model.params)
