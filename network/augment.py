@@ -12,7 +12,11 @@ Each image gets, with fresh random parameters per image:
    Gaussian smoothing replaced by bilinear upsampling, which is one small matrix product);
    some images are first stretched so their bounding box fills the 20x20 box, like a digit
    painted edge to edge on a coarse grid;
-3. hard edges (some images): thresholding to pure 0/255 pixels, like painted grid cells.
+3. low resolution (some images): the ink box area-averaged to k cells on its long side
+   (k from 6 to 16, square cells), half of those of 10+ cells thresholded to 0/255, enlarged back
+   onto the same box by linear interpolation between cell centres -- what an 8x8 or 16x16
+   digit looks like after the app's normalization;
+4. hard edges (some images): thresholding to pure 0/255 pixels, like painted grid cells.
 
 Everything is a few array operations over the whole batch (the affine map is broadcast over
 (B, 784) planes, the elastic field is one (2B, G*G) x (G*G, 784) product, the sampling a
@@ -52,6 +56,7 @@ class AugmentConfig:
     coarsen: float = 0.1  #: probability of redrawing at half resolution in hard 2x2 cells
     fill_box: float = 0.15  #: probability of stretching the bounding box toward 20x20
     binarize: float = 0.2  #: probability of thresholding to hard 0/255 pixels
+    lowres: float = 0.0  #: probability of redrawing from 6..16 cells across (see `_lowres`)
 
     def validate(self) -> None:
         """ModelError naming the valid range of the first out-of-range field."""
@@ -60,6 +65,7 @@ class AugmentConfig:
             "shear": (0.0, 1.0), "shift": (0.0, 10.0), "elastic": (0.0, 10.0),
             "elastic_grid": (2, SIDE), "thicken": (0.0, 1.0), "thin": (0.0, 1.0),
             "coarsen": (0.0, 1.0), "fill_box": (0.0, 1.0), "binarize": (0.0, 1.0),
+            "lowres": (0.0, 1.0),
         }
         for name, (lo, hi) in limits.items():
             value = getattr(self, name)
@@ -95,6 +101,45 @@ def _upsample_matrix(g: int) -> np.ndarray:
     one_d[lo + 1, np.arange(SIDE)] += frac
     # (gy, gx, y, x) -> (gy*g + gx, y*28 + x)
     return np.einsum("ay,bx->abyx", one_d, one_d).reshape(g * g, SIDE * SIDE).astype(np.float32)
+
+
+#: Most cells across a low-resolution redraw (`Augmenter._lowres`): the size of its matrices.
+_LOWRES_CELLS = 16
+#: Fewest cells across a redraw that may be thresholded to 0/255 cells: binary digit sets are
+#: 16x16 or so; a thin stroke thresholded at 6-9 cells breaks into dots.
+_LOWRES_HARD_FROM = 10
+
+
+def _span(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first index, length) (n,) float64 of the True span of each row of mask (n, 28) bool."""
+    first = np.argmax(mask, axis=1)
+    last = SIDE - 1 - np.argmax(mask[:, ::-1], axis=1)
+    return first.astype(np.float64), (last - first + 1).astype(np.float64)
+
+
+def _lowres_matrices(
+    start: np.ndarray, length: np.ndarray, cell: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image 1-D down/up-sampling matrices of a box split into cells of `cell` pixels.
+
+    Args:
+        start, length, cell: (n,) float64: the box covers pixels [start, start + length), cell
+            c covers [start + c * cell, start + (c + 1) * cell); cells past the box weigh 0.
+
+    Returns:
+        down (n, 16, 28) float32, area averaging (each cell the mean of the pixels it covers),
+        and up (n, 28, 16) float32, linear interpolation between cell centres as
+        `mnist.normalize` enlarges (a pixel half a cell past the box still gets half the edge
+        cell, beyond that nothing).
+    """
+    c = np.arange(_LOWRES_CELLS, dtype=np.float64)[None, :, None]  # (1, 16, 1)
+    i = np.arange(SIDE, dtype=np.float64)[None, None, :]  # (1, 1, 28)
+    a, s = start[:, None, None], cell[:, None, None]
+    inside = (c * s < length[:, None, None] - 1e-9)  # (n, 16, 1): the cells of the box
+    lo, hi = a + c * s, a + (c + 1.0) * s
+    down = np.clip(np.minimum(i + 1.0, hi) - np.maximum(i, lo), 0.0, None) / s * inside
+    up = np.clip(1.0 - np.abs((i + 0.5 - a) / s - (c + 0.5)), 0.0, None) * inside
+    return down.astype(np.float32), up.transpose(0, 2, 1).astype(np.float32)
 
 
 class Augmenter:
@@ -149,6 +194,7 @@ class Augmenter:
             self._thickness(x)
             self._coarsen(x)
             x = self._warp(x)
+            self._lowres(x)
             self._binarize(x)
             np.clip(x, 0.0, 255.0, out=x)
         if out is not None:
@@ -214,14 +260,8 @@ class Augmenter:
         """Per-image (x, y) stretch factors (k,) toward a 20x20 bounding box, capped at 1.6x."""
         ink = x[idx] > 64.0
         cols, rows = ink.any(axis=1), ink.any(axis=2)  # (k, 28) each
-
-        def extent(mask: np.ndarray) -> np.ndarray:
-            """(k,) float64 length of the inked span of each row of mask (k, 28) bool."""
-            first = np.argmax(mask, axis=1)
-            last = SIDE - 1 - np.argmax(mask[:, ::-1], axis=1)
-            return np.maximum(last - first + 1, 1).astype(np.float64)
-
-        return np.clip(20.0 / extent(cols), 1.0, 1.6), np.clip(20.0 / extent(rows), 1.0, 1.6)
+        width, height = np.maximum(_span(cols)[1], 1.0), np.maximum(_span(rows)[1], 1.0)
+        return np.clip(20.0 / width, 1.0, 1.6), np.clip(20.0 / height, 1.0, 1.6)
 
     def _warp(self, x: np.ndarray) -> np.ndarray:
         """Affine + elastic warp of x (B, 28, 28) float32 -> (B, 28, 28) float32 work buffer."""
@@ -308,6 +348,44 @@ class Augmenter:
         bottom *= sy
         bottom += top
         return bottom.reshape(b, SIDE, SIDE)
+
+    def _lowres(self, x: np.ndarray) -> None:
+        """Redraw some images of x (B, 28, 28) float32 in place at a low resolution.
+
+        Each picked image's ink box (pixels above 32; h x w, long side L) is area-averaged to
+        cells of L / k pixels (k drawn from 6..16: k cells along the long side, as many as cover
+        the short side across it), half of those of 10 cells or more thresholded to 0/255 cells
+        at a random level, and the cells enlarged back onto the box by linear interpolation
+        between cell centres, fading to 0 half a cell past the box -- the app's normalization
+        of an 8x8 or 16x16 source.
+        Per image that is C = Dr X Dc^T then Ur C Uc^T with (16, 28) and (28, 16) matrices
+        (cells past k weigh 0): four batched (n, 28, 16)-sized products.
+        """
+        if self.config.lowres == 0.0:  # draws nothing: older presets keep their random stream
+            return
+        idx = self._subset(x.shape[0], self.config.lowres)
+        if idx.size == 0:
+            return
+        sub = x[idx]  # (n, 28, 28)
+        ink = sub > 32.0
+        rows, cols = ink.any(axis=2), ink.any(axis=1)  # (n, 28) each
+        keep = rows.any(axis=1)
+        if not keep.all():  # nothing to redraw in an image without ink
+            idx, sub, rows, cols = idx[keep], sub[keep], rows[keep], cols[keep]
+            if idx.size == 0:
+                return
+        r0, h = _span(rows)
+        c0, w = _span(cols)
+        k = self.rng.integers(6, _LOWRES_CELLS + 1, idx.size).astype(np.float64)
+        cell = np.maximum(h, w) / k  # (n,) pixels per cell, both axes
+        dr, ur = _lowres_matrices(r0, h, cell)
+        dc, uc = _lowres_matrices(c0, w, cell)
+        cells = dr @ sub @ dc.transpose(0, 2, 1)  # (n, 16, 16)
+        hard = (self.rng.random(idx.size) < 0.5) & (k >= _LOWRES_HARD_FROM)
+        if hard.any():
+            thr = self.rng.uniform(64.0, 160.0, (int(hard.sum()), 1, 1)).astype(np.float32)
+            cells[hard] = np.where(cells[hard] > thr, np.float32(255.0), np.float32(0.0))
+        x[idx] = ur @ cells @ uc.transpose(0, 2, 1)
 
     def _binarize(self, x: np.ndarray) -> None:
         """Threshold some images of x (B, 28, 28) float32 to 0/255, in place."""

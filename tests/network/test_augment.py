@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from network.augment import AugmentConfig, Augmenter, augment
+from network.augment import AugmentConfig, Augmenter, _lowres_matrices, augment
 from network.errors import ModelError
 
 NONE = dict(rotate=0.0, scale=0.0, aspect=0.0, shear=0.0, shift=0.0, elastic=0.0, thicken=0.0,
@@ -79,6 +79,57 @@ def test_coarsen_draws_2x2_hard_cells(digits):
     np.testing.assert_array_equal(out[:, ::2, ::2], out[:, 1::2, 1::2])
 
 
+def _rank(image: np.ndarray) -> int:
+    """Numerical rank of a (28, 28) image, far above float32 rounding (1e-4 of the largest)."""
+    sv = np.linalg.svd(image.astype(np.float64), compute_uv=False)
+    return int((sv > 1e-4 * sv[0]).sum())
+
+
+@pytest.mark.parametrize("k", [6, 8, 16])
+def test_lowres_matrices_average_cells_and_interpolate_back(k):
+    start, length = np.array([4.0]), np.array([20.0])
+    down, up = _lowres_matrices(start, length, length / k)
+    assert down.shape == (1, 16, 28) and up.shape == (1, 28, 16)
+    assert down.dtype == up.dtype == np.float32
+    np.testing.assert_allclose(down[0, :k].sum(axis=1), 1.0, rtol=1e-6)  # cell means
+    assert not down[0, k:].any() and not up[0, :, k:].any()  # no cells past the box
+    assert not down[0, :, :4].any() and not down[0, :, 24:].any()  # only the box is read
+    both = up[0].astype(np.float64) @ down[0]
+    assert _rank(both) == k
+    box = np.zeros(28)
+    box[4:24] = 255.0
+    flat = both @ box  # a uniform box stays uniform between the outer cell centres
+    half = 10.0 / k
+    inner = np.arange(28)[(np.arange(28) + 0.5 > 4 + half) & (np.arange(28) + 0.5 < 24 - half)]
+    np.testing.assert_allclose(flat[inner], 255.0, rtol=1e-5)
+    assert flat[: int(4 - half)].max(initial=0.0) == 0.0 and flat[int(24 + half) + 1 :].max() == 0.0
+
+
+def test_lowres_lowers_the_resolution_of_every_picked_image():
+    rng = np.random.default_rng(0)
+    images = np.zeros((32, 28, 28), np.float32)
+    for image in images:  # full-rank 20x20 boxes: 100 + 155 I, rows shuffled (rank kept)
+        image[4:24, 4:24] = (100.0 + 155.0 * np.eye(20, dtype=np.float32))[rng.permutation(20)]
+    assert min(_rank(im) for im in images) == 20
+    out = Augmenter(AugmentConfig(**{**NONE, "lowres": 1.0}), rng=1)(images)
+    assert out.shape == images.shape and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 255.0
+    ranks = [_rank(im) for im in out]
+    assert max(ranks) <= 16 and min(ranks) <= 9  # 6..16 cells across, drawn per image
+    assert not out[:, :2].any() and not out[:, 26:].any()  # nothing spreads a cell past the box
+    assert set(np.unique(out)) - {0.0, 255.0}  # soft edges: cells interpolated, not repeated
+
+
+def test_lowres_probability_zero_draws_nothing(digits):
+    base = Augmenter(AugmentConfig(), rng=2)
+    off = Augmenter(AugmentConfig(lowres=0.0), rng=2)
+    np.testing.assert_array_equal(base(digits), off(digits))
+    assert base.rng.random() == off.rng.random()
+    some = Augmenter(AugmentConfig(**{**NONE, "lowres": 0.5}), rng=3)(digits.astype(np.float32))
+    changed = [not np.array_equal(a, b) for a, b in zip(some, digits, strict=True)]
+    assert any(changed) and not all(changed)
+
+
 def test_fill_box_stretches_narrow_digits():
     one = np.zeros((1, 28, 28), np.uint8)
     one[0, 4:24, 12:16] = 255  # a "1": 20 tall, 4 wide
@@ -99,7 +150,8 @@ def test_mean_brightness_is_roughly_kept(blob_factory):
 
 
 @pytest.mark.parametrize("field,value", [("rotate", -1.0), ("scale", 2.0), ("thicken", 1.5),
-                                         ("elastic_grid", 1), ("shift", float("nan"))])
+                                         ("elastic_grid", 1), ("shift", float("nan")),
+                                         ("lowres", 1.5)])
 def test_config_validation(field, value):
     with pytest.raises(ModelError, match=field):
         AugmentConfig(**{field: value}).validate()
@@ -110,3 +162,6 @@ def test_config_round_trip():
     assert AugmentConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ModelError, match="unknown"):
         AugmentConfig.from_dict({"zoom": 1})
+    older = AugmentConfig().to_dict()
+    del older["lowres"]  # metadata written before the low-resolution redraw existed
+    assert AugmentConfig.from_dict(older).lowres == 0.0
