@@ -27,9 +27,10 @@ from typing import Any
 import numpy as np
 
 from network.activations import ACTIVATIONS
+from network.classifier import Classifier
 from network.conv import Conv2D
 from network.errors import ModelError
-from network.inputs import as_rows, get_scaling, scale_into
+from network.inputs import get_scaling
 from network.layers import Activation, Dense, Dropout, Flatten, Layer
 from network.losses import get_output
 from network.mlp import INITS
@@ -159,7 +160,7 @@ def describe_stack(specs: Any) -> str:
     return " · ".join(parts) or "?"
 
 
-class ConvNet:
+class ConvNet(Classifier):
     """A layer stack over (B, 28, 28, 1) images with a fused output loss.
 
     Attributes:
@@ -172,6 +173,8 @@ class ConvNet:
     `forward`/`backward` use per-layer buffers (one training loop per instance); `logits`,
     `predict_proba` and `predict` only read the parameters and allocate their own arrays.
     """
+
+    max_chunk = INFER_CHUNK
 
     def __init__(
         self,
@@ -226,11 +229,6 @@ class ConvNet:
 
     # -- description ----------------------------------------------------------------------
 
-    @property
-    def n_params(self) -> int:
-        """Total number of parameters (weights and biases)."""
-        return int(self.params.size)
-
     def architecture(self) -> dict[str, Any]:
         """JSON-ready description from which `from_architecture` rebuilds the same network."""
         return {
@@ -259,13 +257,6 @@ class ConvNet:
     def describe(self) -> str:
         """The layer stack as text (see `describe_stack`)."""
         return describe_stack([layer.spec() for layer in self.layers])
-
-    def copy(self) -> ConvNet:
-        """An independent copy: same architecture, copied parameters and metadata."""
-        twin = ConvNet.from_architecture(self.architecture(), rng=0, dtype=self.dtype.type)
-        twin.params[...] = self.params
-        twin.metadata = dict(self.metadata)
-        return twin
 
     def named_arrays(self) -> dict[str, np.ndarray]:
         """'weights_<l>' ((k, k, C, F) or (D, F)) and 'biases_<l>' (F,), l counting the layers
@@ -335,21 +326,3 @@ class ConvNet:
         for layer in self.layers:
             a = layer.infer(a)
         return a
-
-    def predict_proba(self, images: np.ndarray, batch_size: int = INFER_CHUNK) -> np.ndarray:
-        """Class probabilities (N, K) float32 for raw 0..255 images (N, 28, 28), (N, 784),
-        (28, 28) or (784,) ((1, K) for one image), in chunks of at most `INFER_CHUNK` rows."""
-        rows = as_rows(images, self.n_inputs)
-        if rows.dtype.kind == "f" and not np.isfinite(rows).all():
-            raise ModelError("images contain NaN or infinite pixels")
-        n, step = rows.shape[0], max(1, min(batch_size, INFER_CHUNK))
-        out = np.empty((n, self.n_outputs), dtype=self.dtype)
-        for start in range(0, n, step):
-            chunk = rows[start : start + step]
-            x = scale_into(chunk, self.scaling, np.empty(chunk.shape, self.dtype))
-            out[start : start + chunk.shape[0]] = self.output.probabilities(self.logits(x))
-        return out
-
-    def predict(self, images: np.ndarray, batch_size: int = INFER_CHUNK) -> np.ndarray:
-        """Predicted labels (N,) int64 for raw 0..255 images shaped as in `predict_proba`."""
-        return np.argmax(self.predict_proba(images, batch_size), axis=1)

@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from network.activations import get_activation
+from network.classifier import Classifier
 from network.errors import ModelError
-from network.inputs import as_rows, get_scaling, scale_into
+from network.inputs import get_scaling
 from network.losses import get_output
 
 __all__ = ["MLP", "INITS"]
@@ -45,7 +46,7 @@ INITS = {
 }
 
 
-class MLP:
+class MLP(Classifier):
     """A dense feed-forward network with a fused output loss.
 
     Attributes:
@@ -147,9 +148,14 @@ class MLP:
         return len(self.sizes) - 1
 
     @property
-    def n_params(self) -> int:
-        """Total number of parameters (weights and biases)."""
-        return int(self.params.size)
+    def n_inputs(self) -> int:
+        """Pixels per image (the input width)."""
+        return self.sizes[0]
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of classes (the output width)."""
+        return self.sizes[-1]
 
     def architecture(self) -> dict[str, Any]:
         """JSON-ready description from which `from_architecture` rebuilds the same network."""
@@ -180,13 +186,6 @@ class MLP:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"invalid architecture {arch!r}: {exc}") from None
-
-    def copy(self) -> MLP:
-        """An independent copy: same architecture, copied parameters and metadata."""
-        twin = MLP.from_architecture(self.architecture(), rng=0, dtype=self.dtype.type)
-        twin.params[...] = self.params
-        twin.metadata = dict(self.metadata)
-        return twin
 
     def named_arrays(self) -> dict[str, np.ndarray]:
         """The parameters as named arrays: 'weights_<l>' (n_in, n_out), 'biases_<l>' (n_out,)."""
@@ -284,31 +283,3 @@ class MLP:
             if i < last:
                 self.activation.forward(a, out=a)
         return a
-
-    def predict_proba(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-        """Class probabilities for raw images, applying the model's own input scaling.
-
-        Args:
-            images: 0..255 pixels, uint8 or float, shaped (N, 28, 28), (N, 784), (28, 28) or
-                (784,).
-            batch_size: rows per chunk, bounding the temporaries.
-
-        Returns:
-            (N, n_L) float32 rows summing to 1 ((1, n_L) for a single image): softmax
-            probabilities, or the sigmoid outputs normalized by their sum.
-        """
-        rows = as_rows(images, self.sizes[0])
-        if rows.dtype.kind == "f" and not np.isfinite(rows).all():
-            raise ModelError("images contain NaN or infinite pixels")
-        n = rows.shape[0]
-        out = np.empty((n, self.sizes[-1]), dtype=self.dtype)
-        buf = np.empty((min(max(n, 1), batch_size), self.sizes[0]), dtype=self.dtype)
-        for start in range(0, n, batch_size):
-            chunk = rows[start : start + batch_size]
-            x = scale_into(chunk, self.scaling, buf[: chunk.shape[0]])
-            out[start : start + chunk.shape[0]] = self.output.probabilities(self.logits(x))
-        return out
-
-    def predict(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-        """Predicted labels (N,) int64 for raw 0..255 images shaped as in `predict_proba`."""
-        return np.argmax(self.predict_proba(images, batch_size), axis=1)
