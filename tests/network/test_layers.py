@@ -101,17 +101,18 @@ def test_dropout_backward_matches_central_difference_for_its_mask():
     assert layer.infer(x) is x
 
 
-def test_conv_equals_a_direct_sum_over_the_window():
+@pytest.mark.parametrize("channels", [1, 2])  # one channel: the kernel-offset-major columns
+def test_conv_equals_a_direct_sum_over_the_window(channels):
     rng = np.random.default_rng(1)
-    layer = _bind(Conv2D(3, 3), (6, 5, 2), rng)
-    x = rng.normal(size=(2, 6, 5, 2))
+    layer = _bind(Conv2D(3, 3), (6, 5, channels), rng)
+    x = rng.normal(size=(2, 6, 5, channels))
     z = layer.forward(x)
     w = layer.weights  # (k, k, C, F)
     for b, i, j, f in np.ndindex(z.shape):
         direct = np.sum(x[b, i : i + 3, j : j + 3, :] * w[..., f]) + layer.biases[f]
         assert z[b, i, j, f] == pytest.approx(direct, rel=1e-12)
     np.testing.assert_array_equal(layer.infer(x), z)
-    assert im2col(x, 3).shape == (2, 4, 3, 3, 3, 2)
+    assert im2col(x, 3).shape == (2, 4, 3, 3, 3, channels)
 
 
 def test_maxpool_sends_a_tied_block_gradient_to_one_input():
