@@ -26,21 +26,32 @@ from numpy.lib.stride_tricks import sliding_window_view
 from network.errors import ModelError
 from network.layers import Layer
 
-__all__ = ["Conv2D", "im2col"]
+__all__ = ["Conv2D", "im2col", "windows"]
+
+
+def windows(x: np.ndarray, k: int) -> np.ndarray:
+    """The k x k windows of x (B, H, W, C): a (B, H', W', k, k, C) view, no copy."""
+    view = sliding_window_view(x, (k, k), axis=(1, 2))  # (B, H', W', C, k, k)
+    return view.transpose(0, 1, 2, 4, 5, 3)
 
 
 def im2col(x: np.ndarray, k: int, out: np.ndarray | None = None) -> np.ndarray:
     """The k x k windows of x (B, H, W, C) as rows: (B, H', W', k, k, C), copied into `out`."""
-    windows = sliding_window_view(x, (k, k), axis=(1, 2))  # (B, H', W', C, k, k), no copy
-    windows = windows.transpose(0, 1, 2, 4, 5, 3)  # a view: (B, H', W', k, k, C)
     if out is None:
-        return np.ascontiguousarray(windows)
-    np.copyto(out, windows)
+        return np.ascontiguousarray(windows(x, k))
+    np.copyto(out, windows(x, k))
     return out
 
 
 class Conv2D(Layer):
-    """k x k convolution with F filters, stride 1, no padding, channels last."""
+    """k x k convolution with F filters, stride 1, no padding, channels last.
+
+    `pool_order` (set by `network.convnet.ConvNet` for a first layer followed by 2x2 pooling)
+    makes the training passes hand the output over as (B, H', 2, W'/2, F): the even output
+    columns of each row, then the odd ones, so that the pooling's four quarter-views run over
+    W'/2 F contiguous values rather than F (see `network.pooling`). Backward then takes dy in
+    the same order. Inference is unaffected.
+    """
 
     kind = "conv"
 
@@ -48,6 +59,7 @@ class Conv2D(Layer):
         """F = `filters` output channels, `kernel` x `kernel` windows."""
         super().__init__()
         self.filters, self.kernel = int(filters), int(kernel)
+        self.pool_order = False
 
     def setup(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
         """(H, W, C) -> (H - k + 1, W - k + 1, F); ModelError if the image is too small."""
@@ -83,30 +95,47 @@ class Conv2D(Layer):
         return self.weights.reshape(-1, self.filters)
 
     def _columns(self, x: np.ndarray) -> np.ndarray:
-        """The (B H' W', k k C) columns of x (B, H, W, C), in a reused buffer.
+        """The (B H' W', k k C) columns of x (B, H, W, C), in a reused buffer; with
+        `pool_order`, their rows in (B, H', 2, W'/2) order.
 
         With one input channel (the first layer's image) the buffer is kernel-offset-major,
-        (k k, B H' W'), filled by k k copies of shifted (B, H', W') sub-images, each running
-        over H' W' contiguous pixels, and returned transposed (a view); otherwise im2col's one
-        copy, which runs over C values at a time. Measured on the `conv` preset's first layer
-        (one BLAS thread), the k k copies take about a third of the single copy's time, and
-        the products read the transposed columns at about the same rate.
+        (k k, B H' W'), filled by k k copies of shifted (B, H', W') sub-images (2 k k of
+        column-strided ones in pool order), each running over a whole row of pixels, and
+        returned transposed (a view); otherwise copies of the windows, which run over C values
+        at a time. Measured on the `conv` preset's first layer (one BLAS thread), the k k
+        copies take about a third of the windows copy's time, and the products read the
+        transposed columns at about the same rate.
         """
         b = x.shape[0]
         ho, wo, _ = self.out_shape
         k, c = self.kernel, self.in_shape[2]
+        rows = b * ho * wo
         if c > 1:
-            cols = im2col(x, k, self._buffer("cols", (b, ho, wo, k, k, c), x.dtype))
-            return cols.reshape(b * ho * wo, k * k * c)
-        cols_t = self._buffer("cols_t", (k * k * b * ho * wo,), x.dtype)
-        cols_t = cols_t.reshape(k, k, b, ho, wo)
-        for di in range(k):
-            for dj in range(k):
-                cols_t[di, dj] = x[:, di : di + ho, dj : dj + wo, 0]
-        return cols_t.reshape(k * k, b * ho * wo).T
+            cols = self._buffer("cols", (b, ho, wo, k, k, c), x.dtype)
+            if self.pool_order:
+                view, cols = windows(x, k), cols.reshape(b, ho, 2, wo // 2, k, k, c)
+                np.copyto(cols[:, :, 0], view[:, :, 0::2])
+                np.copyto(cols[:, :, 1], view[:, :, 1::2])
+            else:
+                im2col(x, k, cols)
+            return cols.reshape(rows, k * k * c)
+        cols_t = self._buffer("cols_t", (k * k * rows,), x.dtype)
+        if self.pool_order:
+            cols_t = cols_t.reshape(k, k, b, ho, 2, wo // 2)
+            for di in range(k):
+                for dj in range(k):
+                    for odd in (0, 1):
+                        cols_t[di, dj, :, :, odd] = x[:, di : di + ho, dj + odd : dj + wo : 2, 0]
+        else:
+            cols_t = cols_t.reshape(k, k, b, ho, wo)
+            for di in range(k):
+                for dj in range(k):
+                    cols_t[di, dj] = x[:, di : di + ho, dj : dj + wo, 0]
+        return cols_t.reshape(k * k, rows).T
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """z (B, H', W', F) from x (B, H, W, C); the columns are kept for backward."""
+        """z (B, H', W', F) (or (B, H', 2, W'/2, F) in pool order) from x (B, H, W, C); the
+        columns are kept for backward."""
         b = x.shape[0]
         ho, wo, f = self.out_shape
         self._cols = self._columns(x)
@@ -116,10 +145,11 @@ class Conv2D(Layer):
         # values, where broadcasting the (F,) vector would run over F values at a time
         z = z.reshape(b, ho * wo * f)
         z += np.tile(self.biases, ho * wo)
-        return z.reshape(b, ho, wo, f)
+        return z.reshape(b, ho, 2, wo // 2, f) if self.pool_order else z.reshape(b, ho, wo, f)
 
     def backward(self, dy: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
-        """dW = cols.T @ dz, db = sum dz, and (if need_dx) dx (B, H, W, C).
+        """dy (B, H', W', F) (or in pool order) -> dW = cols.T @ dz, db = sum dz, and (if
+        need_dx) dx (B, H, W, C).
 
         dx is a sum of k k shifted slabs rather than a col2im of dz @ W.T: for each kernel
         offset, slab[di, dj] = dz @ W[di, dj].T is a (B H' W', C) product written contiguously
@@ -143,6 +173,9 @@ class Conv2D(Layer):
         if not need_dx:
             return None
         k, c = self.kernel, self.in_shape[2]
+        if self.pool_order:  # back to (B, H', W', F) order, a copy
+            dz = np.ascontiguousarray(
+                dy.reshape(b, ho, 2, wo // 2, f).transpose(0, 1, 3, 2, 4)).reshape(-1, f)
         slabs = self._buffer("slabs", (k * k * b * ho * wo * c,), dy.dtype)
         slabs = slabs.reshape(k * k, b * ho * wo, c)
         np.matmul(dz, self.weights.reshape(k * k, c, f).transpose(0, 2, 1), out=slabs)

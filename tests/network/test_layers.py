@@ -115,6 +115,26 @@ def test_conv_equals_a_direct_sum_over_the_window(channels):
     assert im2col(x, 3).shape == (2, 4, 3, 3, 3, channels)
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_conv_and_pool_in_pool_order_match_the_plain_order(channels):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(3, 8, 6, channels))
+    dy = rng.normal(size=(3, 3, 2, 4))
+    results = []
+    for pool_order in (False, True):
+        conv = _bind(Conv2D(4, 3), (8, 6, channels), np.random.default_rng(3))
+        conv.pool_order = pool_order
+        pool = MaxPool2D()
+        pool.setup(conv.out_shape)
+        z = conv.forward(x)
+        y = pool.forward(z)
+        dx = conv.backward(pool.backward(dy.copy()), need_dx=True)
+        results.append((y.copy(), dx.copy(), conv.grad_weights.copy(), conv.grad_biases.copy()))
+    assert results[1][0].shape == (3, 3, 2, 4)
+    for plain, ordered in zip(*results, strict=True):
+        np.testing.assert_allclose(ordered, plain, rtol=1e-12, atol=1e-12)
+
+
 def test_maxpool_sends_a_tied_block_gradient_to_one_input():
     layer = MaxPool2D()
     layer.setup((2, 4, 1))
