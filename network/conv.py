@@ -100,11 +100,11 @@ class Conv2D(Layer):
 
         With one input channel (the first layer's image) the buffer is kernel-offset-major,
         (k k, B H' W'), filled by k k copies of shifted (B, H', W') sub-images (2 k k of
-        column-strided ones in pool order), each running over a whole row of pixels, and
-        returned transposed (a view); otherwise copies of the windows, which run over C values
-        at a time. Measured on the `conv` preset's first layer (one BLAS thread), the k k
-        copies take about a third of the windows copy's time, and the products read the
-        transposed columns at about the same rate.
+        every other column in pool order), each running along image rows, and returned
+        transposed (a view); otherwise copies of the windows, which run over C values at a
+        time. Measured on the `conv` preset's first layer (one BLAS thread), these copies take
+        a third (plain order) to a half (pool order) of the windows copy's time, and the
+        products read the transposed columns at about the same rate.
         """
         b = x.shape[0]
         ho, wo, _ = self.out_shape
