@@ -226,6 +226,9 @@ class ConvNet(Classifier):
                 INITS[init](layer.fan_in()))
             w_off, b_off = w_off + size, b_off + units
         self._param_layers = [layer for layer, _ in shaped]
+        first, second = self.layers[0], self.layers[1] if len(self.layers) > 1 else None
+        if isinstance(first, Conv2D) and isinstance(second, MaxPool2D):
+            first.pool_order = True  # hand the pooling its input in pool order (faster)
 
     # -- description ----------------------------------------------------------------------
 

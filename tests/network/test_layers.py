@@ -101,17 +101,38 @@ def test_dropout_backward_matches_central_difference_for_its_mask():
     assert layer.infer(x) is x
 
 
-def test_conv_equals_a_direct_sum_over_the_window():
+@pytest.mark.parametrize("channels", [1, 2])  # one channel: the kernel-offset-major columns
+def test_conv_equals_a_direct_sum_over_the_window(channels):
     rng = np.random.default_rng(1)
-    layer = _bind(Conv2D(3, 3), (6, 5, 2), rng)
-    x = rng.normal(size=(2, 6, 5, 2))
+    layer = _bind(Conv2D(3, 3), (6, 5, channels), rng)
+    x = rng.normal(size=(2, 6, 5, channels))
     z = layer.forward(x)
     w = layer.weights  # (k, k, C, F)
     for b, i, j, f in np.ndindex(z.shape):
         direct = np.sum(x[b, i : i + 3, j : j + 3, :] * w[..., f]) + layer.biases[f]
         assert z[b, i, j, f] == pytest.approx(direct, rel=1e-12)
     np.testing.assert_array_equal(layer.infer(x), z)
-    assert im2col(x, 3).shape == (2, 4, 3, 3, 3, 2)
+    assert im2col(x, 3).shape == (2, 4, 3, 3, 3, channels)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_conv_and_pool_in_pool_order_match_the_plain_order(channels):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(3, 8, 6, channels))
+    dy = rng.normal(size=(3, 3, 2, 4))
+    results = []
+    for pool_order in (False, True):
+        conv = _bind(Conv2D(4, 3), (8, 6, channels), np.random.default_rng(3))
+        conv.pool_order = pool_order
+        pool = MaxPool2D()
+        pool.setup(conv.out_shape)
+        z = conv.forward(x)
+        y = pool.forward(z)
+        dx = conv.backward(pool.backward(dy.copy()), need_dx=True)
+        results.append((y.copy(), dx.copy(), conv.grad_weights.copy(), conv.grad_biases.copy()))
+    assert results[1][0].shape == (3, 3, 2, 4)
+    for plain, ordered in zip(*results, strict=True):
+        np.testing.assert_allclose(ordered, plain, rtol=1e-12, atol=1e-12)
 
 
 def test_maxpool_sends_a_tied_block_gradient_to_one_input():
