@@ -147,7 +147,7 @@ async def drag(model: Any, path: Any, events_n: int, mode: str) -> dict[str, Any
     class BenchApp(DigitsApp):
         """The app, counting the frames it draws (each rendered to terminal output)."""
 
-        CSS_PATH = str(Path(tui.app.__file__).with_name(DigitsApp.CSS_PATH))
+        CSS_PATH = [str(Path(tui.app.__file__).parent / css) for css in DigitsApp.CSS_PATH]
 
         def _display(self, screen: Any, renderable: Any) -> None:
             """Render the update as a terminal driver would, and note the time."""

@@ -38,6 +38,7 @@ from tui.widgets.modal import CommandPalette
 
 if TYPE_CHECKING:
     from mnist.dataset import Mnist
+    from tui.cli.common import ModelLoading
     from tui.screens.evaluate import EvaluateScreen
 
 DatasetState = Literal["unknown", "loading", "ready", "missing"]
@@ -72,7 +73,9 @@ def lazy_screen(module: str, name: str) -> Callable[[], Screen]:
 class DigitsApp(App[None]):
     """Paint a digit and watch the network recognize it; train and evaluate that network."""
 
-    CSS_PATH = "app.tcss"
+    # The Paint screen's layout is read with the app's own: as the screen's CSS_PATH, loading it
+    # parsed the whole stylesheet again and restyled the app before the first frame.
+    CSS_PATH = ["app.tcss", "screens/paint.tcss"]
     TITLE = "digits"
     MODES = {
         "paint": PaintScreen,
@@ -242,13 +245,15 @@ class DigitsApp(App[None]):
         yield from super().get_system_commands(screen)
 
 
-def run(model: str | None = None, data_dir: str | None = None) -> int:
+def run(model: str | None = None, data_dir: str | None = None,
+        loading: ModelLoading | None = None) -> int:
     """Load the model (the given file, else the active one, else the shipped one), run the app.
 
-    A model file that cannot be loaded raises the network's one-line ModelError before the
-    terminal is taken over, so the CLI prints it and exits 2.
+    `loading`, if given, is that model already loading in a thread (`digits` starts it before
+    importing this module). A model file that cannot be loaded raises the network's one-line
+    ModelError before the terminal is taken over, so the CLI prints it and exits 2.
     """
-    loaded, path, notice = startup_model(model)
+    loaded, path, notice = loading.result() if loading is not None else startup_model(model)
     if notice:  # also on the terminal, where it stays after the app is gone
         print(f"digits: {notice}", file=sys.stderr)
     app = DigitsApp(loaded, path, data_dir, notice)

@@ -1,10 +1,11 @@
 """The Paint screen: draw a digit on a 28x28 grid and watch the active model recognize it.
 
-Layout (see paint.tcss): the grid on the left with a caption under it; on the right the predicted
-digit (large), its confidence, ten probability bars and a preview of the normalized 28x28 image
-the network receives; a status line at the bottom (tool, cursor, active model). The grid is drawn
-at full scale (two columns by one row per pixel) when the terminal is at least
-`FULL_CANVAS_SIZE`, otherwise compact (half-block cells), so everything fits 80x24.
+Layout (see paint.tcss, read with the app's own CSS, `DigitsApp.CSS_PATH`): the grid on the left
+with a caption under it; on the right the predicted digit (large), its confidence, ten
+probability bars and a preview of the normalized 28x28 image the network receives; a status line
+at the bottom (tool, cursor, active model). The grid is drawn at full scale (two columns by one
+row per pixel) when the terminal is at least `FULL_CANVAS_SIZE`, otherwise compact (half-block
+cells), so everything fits 80x24.
 
 Recognition runs after every change of the ink, coalesced: a change schedules one recognition
 with `call_later`, which runs after the messages already queued, so a burst of mouse motion
@@ -69,7 +70,6 @@ class PaintScreen(DigitsScreen):
 
     TITLE = "Paint"
     MODE = "paint"
-    CSS_PATH = "paint.tcss"
     HELP = HELP
     BINDINGS = [
         Binding("space", "stamp", "Paint", tooltip="Paint (or erase) at the cursor"),
