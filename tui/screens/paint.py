@@ -23,6 +23,7 @@ from collections import deque
 from typing import Any
 
 import numpy as np
+from rich.style import Style
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -137,6 +138,18 @@ class PaintScreen(DigitsScreen):
     def canvas(self) -> Canvas:
         """The paint grid."""
         return self.query_one(Canvas)
+
+    def get_style_at(self, x: int, y: int) -> Style:
+        """The style under (x, y); none while the canvas holds the mouse (a stroke).
+
+        Textual asks for it with every motion event, for links and hover, which renders the
+        terminal line under the pointer again: on the canvas, a line the stroke has just
+        changed, 0.3 ms an event. The canvas has no links and the mouse is its own until the
+        stroke ends, so a drag does without.
+        """
+        if isinstance(self.app.mouse_captured, Canvas):
+            return Style.null()
+        return super().get_style_at(x, y)
 
     def on_mount(self) -> None:
         """Fit the layout, follow the model and the dataset, recognize what is there."""
