@@ -16,15 +16,17 @@ dataset reader and its downloader when the dataset is first asked for.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib
 import sys
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import var
@@ -49,6 +51,10 @@ SCREEN_KEYS = {"paint": "f2", "train": "f3", "evaluate": "f4", "models": "f5", "
 
 _startup_frozen = False  # gc.freeze() done (see DigitsApp._freeze_startup_objects)
 
+
+FORWARD_SLICE = 0.01
+"""Seconds of forwarding motion events to a widget holding the mouse after which the app lets
+that widget (and the screen's refresh) run before it forwards the next one."""
 
 #: The screens' modules the first frame does without: imported after it (see `lazy_screen`).
 LATER_SCREENS = ("train", "evaluate", "models", "drawings", "help")
@@ -113,6 +119,7 @@ class DigitsApp(App[None]):
         self.dataset: Mnist | None = None
         self.dataset_error = ""
         self._notice = notice
+        self._slice_start = 0.0  # when the app last yielded while forwarding motion events
 
     def on_mount(self) -> None:
         """Publish the starting model; tell the user if it is a fallback."""
@@ -120,6 +127,24 @@ class DigitsApp(App[None]):
         if self._notice:
             self.notify(self._notice, severity="warning", timeout=10, markup=False)
         self.call_after_refresh(self._after_first_frame)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Handle an event; in a burst of motion events, let the widget that holds the mouse
+        have them in slices.
+
+        Textual forwards every queued event to the widget under (or holding) the mouse before
+        that widget handles the first one: the app's loop does not yield while its queue is not
+        empty. In a burst (a fast drag on a busy machine: 500 motion events queued) the canvas
+        and the screen then saw nothing for the whole queue. After `FORWARD_SLICE` seconds of
+        forwarding, the app yields once, so the canvas draws what it has (and, when it has
+        drawn for a while, waits for a frame) before more arrive.
+        """
+        await super().on_event(event)
+        if isinstance(event, events.MouseMove) and self.mouse_captured is not None:
+            now = time.perf_counter()
+            if now - self._slice_start >= FORWARD_SLICE:
+                await asyncio.sleep(0)
+                self._slice_start = time.perf_counter()
 
     def _after_first_frame(self) -> None:
         """Import the screens the first frame did without, then freeze the startup objects."""
