@@ -226,6 +226,37 @@ def send_mouse(pilot, canvas: Canvas, kind: type[events.MouseEvent], pixel: tupl
     pilot.app._driver.process_message(mouse_event(kind, x, y, button))
 
 
+async def test_a_burst_queued_on_the_app_reaches_the_canvas_in_slices(make_app, monkeypatch):
+    """Motion events queued on the app all at once (as a terminal's driver queues a fast drag):
+    the canvas handles the first before the app has forwarded the last, and draws every
+    segment of the stroke."""
+    import tui.app
+
+    monkeypatch.setattr(tui.app, "FORWARD_SLICE", 0.0)  # yield after every event
+    points = [(4 + i % 20, 4 + (i * 7) % 20) for i in range(40)]
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen, canvas = paint_screen(pilot.app)
+        send_mouse(pilot, canvas, events.MouseDown, points[0], 1)
+        await pilot.pause()
+        order: list[str] = []
+        stroke_to, forward = canvas._stroke_to, screen._forward_event
+        monkeypatch.setattr(canvas, "_stroke_to",
+                            lambda event: (order.append("canvas"), stroke_to(event)))
+        monkeypatch.setattr(screen, "_forward_event",
+                            lambda event: (order.append("app"), forward(event)))
+        for point in points[1:]:
+            send_mouse(pilot, canvas, events.MouseMove, point, 1)
+        send_mouse(pilot, canvas, events.MouseUp, points[-1], 1)
+        await pilot.pause()
+        last_forward = len(order) - 1 - order[::-1].index("app")
+        assert order.index("canvas") < last_forward, order
+        expected = Drawing()
+        expected.begin_stroke()
+        for point in points:
+            expected.line_to(*point)
+        assert np.array_equal(canvas.drawing.pixels, expected.pixels)
+
+
 @pytest.mark.parametrize("dragged", [True, False], ids=["after-a-drag", "flicked-out"])
 async def test_a_release_outside_the_terminal_ends_the_stroke_at_the_next_buttonless_move(
         make_app, dragged):

@@ -44,10 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    """Start the Textual app (imported only now: it is the slow import)."""
+    """Start the Textual app (imported only now: it is the slow import), loading the model in a
+    thread meanwhile."""
+    loading = common.ModelLoading(args.model)
     from tui.app import run
 
-    return run(model=args.model, data_dir=args.data_dir)
+    return run(model=args.model, data_dir=args.data_dir, loading=loading)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

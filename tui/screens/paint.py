@@ -1,10 +1,11 @@
 """The Paint screen: draw a digit on a 28x28 grid and watch the active model recognize it.
 
-Layout (see paint.tcss): the grid on the left with a caption under it; on the right the predicted
-digit (large), its confidence, ten probability bars and a preview of the normalized 28x28 image
-the network receives; a status line at the bottom (tool, cursor, active model). The grid is drawn
-at full scale (two columns by one row per pixel) when the terminal is at least
-`FULL_CANVAS_SIZE`, otherwise compact (half-block cells), so everything fits 80x24.
+Layout (see paint.tcss, read with the app's own CSS, `DigitsApp.CSS_PATH`): the grid on the left
+with a caption under it; on the right the predicted digit (large), its confidence, ten
+probability bars and a preview of the normalized 28x28 image the network receives; a status line
+at the bottom (tool, cursor, active model). The grid is drawn at full scale (two columns by one
+row per pixel) when the terminal is at least `FULL_CANVAS_SIZE`, otherwise compact (half-block
+cells), so everything fits 80x24.
 
 Recognition runs after every change of the ink, coalesced: a change schedules one recognition
 with `call_later`, which runs after the messages already queued, so a burst of mouse motion
@@ -22,6 +23,7 @@ from collections import deque
 from typing import Any
 
 import numpy as np
+from rich.style import Style
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -69,7 +71,6 @@ class PaintScreen(DigitsScreen):
 
     TITLE = "Paint"
     MODE = "paint"
-    CSS_PATH = "paint.tcss"
     HELP = HELP
     BINDINGS = [
         Binding("space", "stamp", "Paint", tooltip="Paint (or erase) at the cursor"),
@@ -137,6 +138,18 @@ class PaintScreen(DigitsScreen):
     def canvas(self) -> Canvas:
         """The paint grid."""
         return self.query_one(Canvas)
+
+    def get_style_at(self, x: int, y: int) -> Style:
+        """The style under (x, y); none while the canvas holds the mouse (a stroke).
+
+        Textual asks for it with every motion event, for links and hover, which renders the
+        terminal line under the pointer again: on the canvas, a line the stroke has just
+        changed, 0.3 ms an event. The canvas has no links and the mouse is its own until the
+        stroke ends, so a drag does without.
+        """
+        if isinstance(self.app.mouse_captured, Canvas):
+            return Style.null()
+        return super().get_style_at(x, y)
 
     def on_mount(self) -> None:
         """Fit the layout, follow the model and the dataset, recognize what is there."""
