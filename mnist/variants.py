@@ -9,6 +9,8 @@ the tight-crop tests share them, so both measure the same sets.
 * `stretch_binarize`: that crop stretched (aspect not kept) to fill 16x16 and thresholded at
   half ink, like binary 16x16 digit sets.
 * `downsample`: that crop area-averaged to fit 8x8 (aspect kept, centred), like an 8x8 set.
+* `optdigits_like`: that crop made the way UCI optdigits (scikit-learn's `load_digits`) made
+  its digits: fitted into a 32x32 box, binarized, ink counted in 4x4 blocks (8x8, 0..16).
 * `shrink_to_corner`: the whole digit at 40% of its size in the top-left corner of 28x28.
 * `thicken` / `thin`: grey-level dilation / erosion with a 2x2 square (scipy.ndimage).
 * `rotate`: turned by a given angle in degrees (linear interpolation).
@@ -71,6 +73,27 @@ def downsample(digit: np.ndarray, side: int = 8) -> np.ndarray:
     r0, c0 = (side - hh) // 2, (side - ww) // 2
     out[r0 : r0 + hh, c0 : c0 + ww] = resize_area(crop, hh, ww)
     return out
+
+
+def optdigits_like(digit: np.ndarray, grow: int = 0) -> np.ndarray:
+    """(28, 28) -> (8, 8) float64 0..255: the optdigits recipe applied to `crop_to_ink`.
+
+    The crop is scaled (linear, aspect kept) so its long side is 32 px, centred in a 32x32 box
+    and thresholded at half ink; `grow` dilates that bitmap by so many pixels, for pens
+    bolder than MNIST's. Each 4x4 block's count of ink pixels (0..16) is the 8x8 image, scaled
+    to 0..255 as `benchmarks/robustness.py` scales `load_digits`.
+    """
+    crop = crop_to_ink(digit).astype(np.float64)
+    h, w = crop.shape
+    long_side = max(h, w)
+    hh, ww = max(1, round(32 * h / long_side)), max(1, round(32 * w / long_side))
+    big = ndimage.zoom(crop, (hh / h, ww / w), order=1, grid_mode=True, mode="nearest")
+    box = np.zeros((32, 32), dtype=bool)
+    r0, c0 = (32 - hh) // 2, (32 - ww) // 2
+    box[r0 : r0 + hh, c0 : c0 + ww] = big[:hh, :ww] >= VISIBLE
+    if grow:
+        box = ndimage.binary_dilation(box, iterations=grow)  # plus-shaped: 1 px each way
+    return box.reshape(8, 4, 8, 4).sum(axis=(1, 3)) * (255.0 / 16.0)
 
 
 def shrink_to_corner(digit: np.ndarray, scale: float = 0.4) -> np.ndarray:

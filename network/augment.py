@@ -55,6 +55,7 @@ class AugmentConfig:
     thin: float = 0.1  #: probability of an erosion
     coarsen: float = 0.1  #: probability of redrawing at half resolution in hard 2x2 cells
     fill_box: float = 0.15  #: probability of stretching the bounding box toward 20x20
+    fill_max: float = 1.6  #: largest stretch factor of `fill_box`, per axis
     binarize: float = 0.2  #: probability of thresholding to hard 0/255 pixels
     lowres: float = 0.0  #: probability of redrawing from 6..16 cells across (see `_lowres`)
 
@@ -64,7 +65,8 @@ class AugmentConfig:
             "rotate": (0.0, 90.0), "scale": (0.0, 0.9), "aspect": (0.0, 0.9),
             "shear": (0.0, 1.0), "shift": (0.0, 10.0), "elastic": (0.0, 10.0),
             "elastic_grid": (2, SIDE), "thicken": (0.0, 1.0), "thin": (0.0, 1.0),
-            "coarsen": (0.0, 1.0), "fill_box": (0.0, 1.0), "binarize": (0.0, 1.0),
+            "coarsen": (0.0, 1.0), "fill_box": (0.0, 1.0), "fill_max": (1.0, 20.0),
+            "binarize": (0.0, 1.0),
             "lowres": (0.0, 1.0),
         }
         for name, (lo, hi) in limits.items():
@@ -257,11 +259,12 @@ class Augmenter:
         x[idx] = np.repeat(np.repeat(cells, 2, axis=1), 2, axis=2)
 
     def _fill_factors(self, x: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-image (x, y) stretch factors (k,) toward a 20x20 bounding box, capped at 1.6x."""
+        """Per-image (x, y) stretch factors (k,) toward a 20x20 bounding box, capped at fill_max."""
         ink = x[idx] > 64.0
         cols, rows = ink.any(axis=1), ink.any(axis=2)  # (k, 28) each
         width, height = np.maximum(_span(cols)[1], 1.0), np.maximum(_span(rows)[1], 1.0)
-        return np.clip(20.0 / width, 1.0, 1.6), np.clip(20.0 / height, 1.0, 1.6)
+        cap = self.config.fill_max
+        return np.clip(20.0 / width, 1.0, cap), np.clip(20.0 / height, 1.0, cap)
 
     def _warp(self, x: np.ndarray) -> np.ndarray:
         """Affine + elastic warp of x (B, 28, 28) float32 -> (B, 28, 28) float32 work buffer."""

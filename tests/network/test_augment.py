@@ -135,7 +135,16 @@ def test_fill_box_stretches_narrow_digits():
     one[0, 4:24, 12:16] = 255  # a "1": 20 tall, 4 wide
     out = augment(one, 0, AugmentConfig(**{**NONE, "fill_box": 1.0}))
     cols = np.flatnonzero(out[0].max(axis=0) > 64)
-    assert cols.size > 4  # wider (the stretch is capped at 1.6x)
+    assert 4 < cols.size <= 8  # wider, but the default stretch is capped at 1.6x (6.4 px)
+
+
+def test_fill_max_lets_a_narrow_digit_fill_the_box():
+    one = np.zeros((1, 28, 28), np.uint8)
+    one[0, 4:24, 12:16] = 255  # a "1": 20 tall, 4 wide: 5x to fill the 20 px box
+    out = augment(one, 0, AugmentConfig(**{**NONE, "fill_box": 1.0, "fill_max": 8.0}))
+    cols = np.flatnonzero(out[0].max(axis=0) > 64)
+    rows = np.flatnonzero(out[0].max(axis=1) > 64)
+    assert 19 <= cols.size <= 23 and 19 <= rows.size <= 23  # a solid 20x20 block, soft edges
 
 
 def test_empty_batch():
@@ -151,7 +160,7 @@ def test_mean_brightness_is_roughly_kept(blob_factory):
 
 @pytest.mark.parametrize("field,value", [("rotate", -1.0), ("scale", 2.0), ("thicken", 1.5),
                                          ("elastic_grid", 1), ("shift", float("nan")),
-                                         ("lowres", 1.5)])
+                                         ("lowres", 1.5), ("fill_max", 0.5)])
 def test_config_validation(field, value):
     with pytest.raises(ModelError, match=field):
         AugmentConfig(**{field: value}).validate()
@@ -165,3 +174,5 @@ def test_config_round_trip():
     older = AugmentConfig().to_dict()
     del older["lowres"]  # metadata written before the low-resolution redraw existed
     assert AugmentConfig.from_dict(older).lowres == 0.0
+    del older["fill_max"]  # nor a bound on the stretch to the box other than 1.6x
+    assert AugmentConfig.from_dict(older).fill_max == 1.6
