@@ -6,10 +6,12 @@ The network is the `seed` preset's 784-200-10 sigmoid network (no biases, plain 
 128). Almost all of an epoch's arithmetic is in its matrix products; per batch of B rows:
 
     forward      z_l = a_{l-1} @ W_l                    2 B n_{l-1} n_l FLOPs per layer
-    backward     dW_l = a_{l-1}.T @ d_l                 2 B n_{l-1} n_l per layer
-                 d_{l-1} = d_l @ W_l.T                  2 B n_{l-1} n_l per layer but the first
+    backward     d_{l-1} = d_l @ W_l.T                  2 B n_{l-1} n_l per layer but the first
+                 W_l <- W_l - a_{l-1}.T @ d_l           2 B n_{l-1} n_l per layer
 
-(the engine never forms the input layer's d_0). Each round measures, in turns:
+(the engine never forms the input layer's d_0, and with plain SGD it never forms dW_l either:
+the update is fused into the gradient's product, one BLAS gemm with beta = 1 on W_l's memory,
+see `MLP.backward`'s decay). Each round measures, in turns:
 
 * the GEMM rate: float32 matrix products of 1024x1024x1024 and of each shape the epoch uses,
   as many threads as the BLAS has (the machine's cores); the best of these medians is "the
@@ -44,6 +46,7 @@ from _common import (
     table,
 )
 
+from network.mlp import gemm
 from network.presets import preset_config
 from network.train import train
 
@@ -62,7 +65,7 @@ def epoch_gemms(n: int, sizes: tuple[int, ...], batch: int) -> list[tuple[int, i
             continue
         for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             shapes.append((rows, n_in, n_out, count))  # forward: (B, n_in) @ (n_in, n_out)
-            shapes.append((n_in, rows, n_out, count))  # dW: (n_in, B) @ (B, n_out)
+            shapes.append((n_in, rows, n_out, count))  # W -= (n_in, B) @ (B, n_out)
             if layer > 0:
                 shapes.append((rows, n_out, n_in, count))  # d_prev: (B, n_out) @ (n_out, n_in)
     return shapes
@@ -74,16 +77,17 @@ def flops(shapes: list[tuple[int, int, int, int]]) -> float:
 
 
 def gemm_rate(m: int, k: int, n: int, reps: int) -> float:
-    """Median FLOP/s of float32 (m, k) @ (k, n) into a preallocated output."""
+    """Median FLOP/s of float32 (m, k) @ (k, n) into a preallocated output, through the
+    engine's own BLAS call (`network.mlp.gemm`)."""
     rng = np.random.default_rng(0)
     a = rng.random((m, k), dtype=np.float32)
     b = rng.random((k, n), dtype=np.float32)
     c = np.empty((m, n), dtype=np.float32)
-    np.matmul(a, b, out=c)
+    gemm(a, b, c)
     times = []
     for _ in range(reps):
         start = time.perf_counter()
-        np.matmul(a, b, out=c)
+        gemm(a, b, c)
         times.append(time.perf_counter() - start)
     return 2.0 * m * k * n / median(times)
 
@@ -98,25 +102,28 @@ class GemmReplay:
         self.x = rng.random((batch, sizes[0]), dtype=np.float32)
         self.w = [rng.standard_normal((a, b), dtype=np.float32) * 0.05
                   for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
-        self.gw = [np.empty_like(w) for w in self.w]
         self.acts = [np.empty((batch, b), np.float32) for b in sizes[1:]]
-        self.deltas = [rng.standard_normal((batch, b), dtype=np.float32) for b in sizes[1:]]
+        # small deltas, added and subtracted in turns: the weights stay near where they started
+        self.deltas = [rng.standard_normal((batch, b), dtype=np.float32) * 1e-3
+                       for b in sizes[1:]]
 
     def epoch(self) -> None:
-        """Every product of one epoch, in the engine's order and layouts."""
+        """Every product of one epoch, in the engine's order, layouts and BLAS calls
+        (`network.mlp.gemm`: `MLP.forward`, and `MLP.backward` with the SGD step fused)."""
         last = len(self.w) - 1
         for lo in range(0, self.n, self.batch):
             b = min(self.batch, self.n - lo)
+            sign = -1.0 if lo // self.batch % 2 else 1.0
             a = self.x[:b]
             for i, w in enumerate(self.w):
-                np.matmul(a, w, out=self.acts[i][:b])
+                gemm(a, w, self.acts[i][:b])
                 a = self.acts[i][:b]
             for i in range(last, -1, -1):
                 prev = self.x[:b] if i == 0 else self.acts[i - 1][:b]
                 d = self.deltas[i][:b]
-                np.matmul(prev.T, d, out=self.gw[i])
                 if i > 0:
-                    np.matmul(d, self.w[i].T, out=self.deltas[i - 1][:b])
+                    gemm(d, self.w[i].T, self.deltas[i - 1][:b])
+                gemm(prev.T, d, self.w[i], alpha=sign, beta=1.0)
 
 
 def main() -> None:
