@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 from _common import (
@@ -126,6 +127,16 @@ class GemmReplay:
                 gemm(prev.T, d, self.w[i], alpha=sign, beta=1.0)
 
 
+def blas_threads() -> int | str:
+    """Threads of the BLAS that `network.mlp.gemm` calls (SciPy's), or '?'."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "?"
+    counts = {p["num_threads"] for p in threadpool_info() if "scipy.libs" in p["filepath"]}
+    return counts.pop() if len(counts) == 1 else "?"
+
+
 def main() -> None:
     """Run the benchmark and print its table."""
     parser = make_parser(__doc__.splitlines()[0])
@@ -151,12 +162,21 @@ def main() -> None:
             rates[s].append(gemm_rate(*s, reps=reps))
         return time.perf_counter() - start
 
-    def engine() -> None:
-        """One epoch of the seed preset."""
-        train(config, data.train_images, data.train_labels)
+    cpu: dict[float, float] = {}  # a run's wall seconds -> its CPU seconds
 
-    times = alternate({"rate probe": probe, "GEMMs only": replay.epoch, "engine": engine},
-                      rounds)
+    def timed(run: Callable[[], object]) -> Callable[[], float]:
+        """`run` as a candidate that returns its wall time and notes its CPU time."""
+        def candidate() -> float:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            run()
+            wall = time.perf_counter() - start
+            cpu[wall] = time.process_time() - start_cpu
+            return wall
+        return candidate
+
+    times = alternate({"rate probe": probe, "GEMMs only": timed(replay.epoch),
+                       "engine": timed(lambda: train(config, data.train_images,
+                                                     data.train_labels))}, rounds)
     per_round_best = [max(rates[s][r] for s in probe_shapes) for r in range(rounds)]
     best_rate = median(per_round_best)
     ratio_limit = median([e / (total / rate) for e, rate
@@ -164,6 +184,11 @@ def main() -> None:
     ratio_replay = median([e / g for e, g in zip(times["engine"], times["GEMMs only"],
                                                  strict=True)])
     limit = total / best_rate
+    # With one BLAS thread the process runs on one core, and its CPU time leaves out the time
+    # slices other processes took from it: the steadier figure on a busy machine. (With more
+    # threads, BLAS workers spinning between products would count too.)
+    ratio_cpu = median([cpu[e] / cpu[g] for e, g in zip(times["engine"], times["GEMMs only"],
+                                                         strict=True)])
 
     print(table(["GEMM (m x k x n), float32", "GFLOP/s, median over rounds"],
                 [[" x ".join(map(str, s)), f"{median(rates[s]) / 1e9:.1f}"]
@@ -177,7 +202,11 @@ def main() -> None:
          ["GEMMs-only replay of the epoch, median", fmt_seconds(median(times["GEMMs only"]))],
          ["engine epoch (seed preset), median", fmt_seconds(median(times["engine"]))],
          ["engine / GEMM-limited time (median of rounds)", f"{ratio_limit:.2f}x"],
-         ["engine / GEMMs-only replay (median of rounds)", f"{ratio_replay:.2f}x"]]))
+         ["engine / GEMMs-only replay (median of rounds)", f"{ratio_replay:.2f}x"],
+         ["the same in CPU time (steadier on a busy machine with 1 BLAS thread)",
+          f"{ratio_cpu:.2f}x ({fmt_seconds(median([cpu[e] for e in times['engine']]))} vs "
+          f"{fmt_seconds(median([cpu[g] for g in times['GEMMs only']]))}; "
+          f"{blas_threads()} BLAS thread(s))"]]))
     print(contention_note())
     print()
     rows = [Row("limit: engine epoch / GEMM-limited time (784-200-10)",

@@ -58,9 +58,10 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float = 1.0,
     Fortran order, where this is out.T <- alpha * b.T @ a.T + beta * out.T). Training runs
     every product through here rather than np.matmul: the weight update needs gemm's alpha and
     beta, and NumPy and SciPy each bring their own OpenBLAS with its own threads, which, used
-    in turns, wait on each other (measured on 2 busy cores: 88 ms a batch with NumPy's forward
-    and SciPy's updates, 51 ms all NumPy, 38 ms all SciPy; 1.4 ms on idle cores).
-    SciPy is imported on the first call, off the inference path.
+    in turns, wait on each other: a `seed` batch's products took 88 ms with NumPy's forward and
+    SciPy's updates, 51 ms all through NumPy and 38 ms all through SciPy (medians of 6 rounds,
+    2 BLAS threads, while other processes kept both cores busy; 7.3-7.8 ms each with one BLAS
+    thread). SciPy is imported on the first call, off the inference path.
     """
     fn = _GEMMS.get(out.dtype.char)
     if fn is None:
