@@ -24,7 +24,9 @@ Reported: the epoch's FLOPs, the GEMM-limited time (FLOPs / the machine's rate),
 engine's epoch time as a multiple of it (median over rounds), plus the same against the
 GEMMs-only replay, which shows how much of the distance is the GEMMs' own shapes; what is left
 over the replay is the engine's element-wise work (activations, loss, optimizer, batch
-gathers) and its Python overhead, held to at most 1.2x.
+gathers) and its Python overhead, held to at most 1.2x. The same ratio is also given in CPU
+time: with OPENBLAS_NUM_THREADS=1 it leaves out the time slices other processes take, which on a
+busy machine move the wall-time ratio by more than the engine's own changes do.
 """
 
 from __future__ import annotations
