@@ -60,11 +60,17 @@ def _buffers(
 
 
 class Sigmoid(Activation):
-    """The logistic sigmoid 1 / (1 + e^-z), computed as 0.5 * tanh(z / 2) + 0.5.
+    """The logistic sigmoid 1 / (1 + e^-z).
 
-    The tanh form is exact in real arithmetic and 5-10x faster than `scipy.special.expit` on
-    float32 arrays with NumPy's SIMD tanh; it saturates to exactly 0 or 1 for |z| > ~17
-    (float32), where the derivative a(1-a) is negligible anyway.
+    Four in-place passes: negate, exp, add 1, reciprocal. On float32 (128, 200) this measured
+    0.63x the time of the former 0.5 * tanh(z / 2) + 0.5 (151 against 238 us, medians of 21
+    alternating rounds on a 2-core AMD EPYC with AVX2, where NumPy's float32 tanh costs twice
+    its exp) and 0.67x `scipy.special.expit`.
+    It is also the more accurate form for negative z, where 0.5 * tanh + 0.5 cancels: its
+    relative error measured at most 2.2e-7 (a few float32 ulps) wherever the sigmoid exceeds
+    1e-30, against 13 for the tanh form near its underflow. Below z = -88.7, e^-z overflows and
+    the output is exactly 0 (the overflow is expected and not reported); above z = 17 it rounds
+    to exactly 1.
     """
 
     name = "sigmoid"
@@ -72,10 +78,11 @@ class Sigmoid(Activation):
     def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """a = sigmoid(z), same shape and dtype as z (in place when out is z)."""
         out = np.empty_like(z) if out is None else out
-        np.multiply(z, 0.5, out=out)
-        np.tanh(out, out=out)
-        np.multiply(out, 0.5, out=out)
-        np.add(out, 0.5, out=out)
+        np.negative(z, out=out)
+        with np.errstate(over="ignore"):
+            np.exp(out, out=out)
+        np.add(out, 1.0, out=out)
+        np.reciprocal(out, out=out)
         return out
 
     def backward(

@@ -79,6 +79,12 @@ class SGD(Optimizer):
         np.multiply(grads, grads.dtype.type(lr), out=self._tmp)
         self.params -= self._tmp
 
+    def fused_step(self, lr: float) -> float:
+        """Count a step the model takes itself (`MLP.backward` with `decay`, gradients scaled
+        by lr) and return its weight decay factor, 1 - lr * l2: the same update as `step`."""
+        self.t += 1
+        return 1.0 - lr * self.l2
+
 
 class Momentum(Optimizer):
     """Heavy-ball momentum (PyTorch's form): v = mu * v + g; w -= lr * v (or Nesterov)."""

@@ -39,7 +39,7 @@ from network.errors import ModelError
 from network.inputs import as_rows, scale_into
 from network.mlp import MLP
 from network.model import input_size
-from network.optim import make_optimizer, scheduled_lr
+from network.optim import SGD, make_optimizer, scheduled_lr
 
 __all__ = ["TrainConfig", "ProgressEvent", "EpochStats", "TrainResult", "train", "build_model"]
 
@@ -246,6 +246,8 @@ def train(
     ubuf = np.empty((bsize, rows.shape[1]), dtype=rows.dtype)
     shuffled_labels = np.empty(n, dtype=labels.dtype)
     prescale = optimizer.takes_prescaled  # plain SGD: backward yields lr * gradient
+    # ... and an MLP takes that step itself, inside the products that compute the gradients
+    fused = isinstance(optimizer, SGD) and isinstance(model, MLP)
     result = TrainResult(config=config, model=model, last_epoch_model=None)
     seen, elapsed = 0, 0.0
     first_loss: float | None = None
@@ -288,7 +290,10 @@ def train(
                 )
                 logits = model.forward(x)
                 ep_correct += int(np.count_nonzero(np.argmax(logits, axis=1) == y))
-                loss = model.backward(y, lr if prescale else 1.0)
+                if fused:
+                    loss = model.backward(y, lr, decay=optimizer.fused_step(lr))
+                else:
+                    loss = model.backward(y, lr if prescale else 1.0)
                 if first_loss is None:
                     first_loss = loss
                 if not math.isfinite(loss) or loss > _BLOWUP * max(first_loss, 1.0):
@@ -296,7 +301,8 @@ def train(
                     return stop(True, f"training diverged in epoch {epoch}, batch {bi + 1} "
                                       f"(loss {loss:.4g}, from {first_loss:.4g} at the start); "
                                       f"lower the learning rate (lr={config.lr:g})")
-                optimizer.step(model.grads, lr, prescaled=prescale)
+                if not fused:
+                    optimizer.step(model.grads, lr, prescaled=prescale)
                 seen += hi - lo
                 ep_loss += loss
                 win_loss, win_batches, win_samples = win_loss + loss, win_batches + 1, \

@@ -108,3 +108,31 @@ def test_schedules():
     with pytest.raises(ModelError):
         scheduled_lr(0.1, "linear", 1.0, 10)
     assert all(math.isfinite(scheduled_lr(0.1, s, p, 3)) for s in SCHEDULES for p in (0, 1.5, 3))
+
+
+@pytest.mark.parametrize("biases", [False, True])
+def test_sgd_step_fused_into_backward_is_the_same_step(biases):
+    # MLP.backward(decay=...) updates the weights inside the gradient products (gemm with
+    # beta = decay); it must be exactly SGD's step with coupled L2, biases spared the decay.
+    from network.mlp import MLP
+    from network.optim import SGD
+
+    a = MLP((20, 7, 5, 3), activation="sigmoid", output="softmax", biases=biases, rng=3,
+            dtype=np.float64)
+    a.params[a.n_weights:] = np.linspace(-0.5, 0.5, a.params.size - a.n_weights)
+    b = a.copy()
+    start = a.params.copy()
+    rng = np.random.default_rng(4)
+    x, y = rng.random((9, 20)), rng.integers(0, 3, 9)
+    sgd_a, sgd_b = SGD(a.params, a.n_weights, l2=0.1), SGD(b.params, b.n_weights, l2=0.1)
+    for _ in range(3):
+        a.forward(x)
+        loss_a = a.backward(y, 0.7)
+        sgd_a.step(a.grads, 0.7, prescaled=True)
+        b.forward(x)
+        loss_b = b.backward(y, 0.7, decay=sgd_b.fused_step(0.7))
+        assert loss_b == pytest.approx(loss_a, rel=1e-12)
+    assert sgd_b.t == sgd_a.t == 3
+    assert np.abs(a.params - start).min() > 0  # every parameter moved
+    np.testing.assert_allclose(b.params, a.params, rtol=1e-12, atol=1e-15)
+    assert all(np.shares_memory(w, b.params) for w in b.weights)  # still views of params
