@@ -83,7 +83,7 @@ def main() -> None:
         result[name] = score(model, images, labels)
     result["MNIST test"] = score(model, list(data.test_images),
                                  data.test_labels.astype(np.int64))
-    print(json.dumps(result))
+    print(json.dumps(result, allow_nan=False))
 
 
 if __name__ == "__main__":

@@ -297,9 +297,10 @@ def run(model: str | None = None, data_dir: str | None = None,
         loading: ModelLoading | None = None) -> int:
     """Load the model (the given file, else the active one, else the shipped one), run the app.
 
-    `loading`, if given, is that model already loading in a thread (`digits` starts it before
-    importing this module). A model file that cannot be loaded raises the network's one-line
-    ModelError before the terminal is taken over, so the CLI prints it and exits 2.
+    `loading`, if given, is the model already loading in a thread (`digits` starts it, with its
+    `--model`, before importing this module), and `model` is not looked at. A model file that
+    cannot be loaded raises the network's one-line ModelError before the terminal is taken
+    over, so the CLI prints it and exits 2.
     """
     loaded, path, notice = loading.result() if loading is not None else startup_model(model)
     if notice:  # also on the terminal, where it stays after the app is gone

@@ -49,7 +49,7 @@ def run_app(args: argparse.Namespace) -> int:
     loading = common.ModelLoading(args.model)
     from tui.app import run
 
-    return run(model=args.model, data_dir=args.data_dir, loading=loading)
+    return run(data_dir=args.data_dir, loading=loading)  # `loading` has args.model
 
 
 def main(argv: Sequence[str] | None = None) -> int:
