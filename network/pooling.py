@@ -2,13 +2,14 @@
 
 For x (B, H, W, C) with H and W even, y (B, H/2, W/2, C) is the maximum of each 2 x 2 block,
 taken as three elementwise maxima of the four strided quarter-views of x (no copies). In
-training, x may also come in pool order, (B, H, 2, W/2, C) with each row's even columns before
-its odd ones (as the first convolution hands it over, see `network.conv.Conv2D`): then each
-quarter-view runs over W/2 C contiguous values instead of C, and dx goes back in that order. The
-gradient goes to one input per block: the first (in row order) that equals the maximum, so a
-block of ties (a flat background, say) passes it on once, not four times:
+training, x may also come in pool order, (B, 2, 2, H/2, W/2, C) quarter-major, [b, r, s, i, j]
+being x at row 2i + r, column 2j + s (as the first convolution hands it over, see
+`network.conv.Conv2D`): then each quarter-view is one contiguous run of H/2 W/2 C values per
+image instead of runs of C, and dx goes back in that order. The gradient goes to one input per
+block: the first (in row order) that equals the maximum, so a block of ties (a flat background,
+say) passes it on once, not four times:
 
-    dx[b, 2i + r, 2j + s, ch] = dy[b, i, j, ch] * mask[b, i, r, s, j, ch]
+    dx[b, 2i + r, 2j + s, ch] = dy[b, i, j, ch] * mask[b, r, s, i, j, ch]
 """
 
 from __future__ import annotations
@@ -40,22 +41,22 @@ class MaxPool2D(Layer):
         return "pool"
 
     def _blocks(self, x: np.ndarray) -> np.ndarray:
-        """x (B, H, W, C), or (B, H, 2, W/2, C) in pool order, viewed as (B, H/2, 2, 2, W/2,
-        C): [b, i, r, s, j, ch] is x at row 2i + r, column 2j + s."""
+        """x (B, H, W, C), or (B, 2, 2, H/2, W/2, C) in pool order, viewed as (B, 2, 2, H/2,
+        W/2, C): [b, r, s, i, j, ch] is x at row 2i + r, column 2j + s."""
         h2, w2, c = self.out_shape
-        if x.ndim == 5:
-            return x.reshape(x.shape[0], h2, 2, 2, w2, c)
-        return x.reshape(x.shape[0], h2, 2, w2, 2, c).transpose(0, 1, 2, 4, 3, 5)
+        if x.ndim == 6:
+            return x
+        return x.reshape(x.shape[0], h2, 2, w2, 2, c).transpose(0, 2, 4, 1, 3, 5)
 
     def _max(self, x: np.ndarray, out: np.ndarray | None) -> np.ndarray:
         """The (B, H/2, W/2, C) block maxima of x, into `out` (allocated if None)."""
         q = self._blocks(x)
-        out = np.maximum(q[:, :, 0, 0], q[:, :, 0, 1], out=out)
-        np.maximum(out, q[:, :, 1, 0], out=out)
-        return np.maximum(out, q[:, :, 1, 1], out=out)
+        out = np.maximum(q[:, 0, 0], q[:, 0, 1], out=out)
+        np.maximum(out, q[:, 1, 0], out=out)
+        return np.maximum(out, q[:, 1, 1], out=out)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """y (B, H/2, W/2, C) from x (B, H, W, C) or (B, H, 2, W/2, C) in pool order; the
+        """y (B, H/2, W/2, C) from x (B, H, W, C) or (B, 2, 2, H/2, W/2, C) in pool order; the
         mask of the first maximum of each block is kept.
 
         With top = max(x00, x01) and bottom = max(x10, x11), the first maximum in row order is
@@ -66,20 +67,20 @@ class MaxPool2D(Layer):
         b = x.shape[0]
         shape = (b, *self.out_shape)
         q = self._blocks(x)
-        top = np.maximum(q[:, :, 0, 0], q[:, :, 0, 1], out=self._buffer("y", shape, x.dtype))
-        bottom = np.maximum(q[:, :, 1, 0], q[:, :, 1, 1],
+        top = np.maximum(q[:, 0, 0], q[:, 0, 1], out=self._buffer("y", shape, x.dtype))
+        bottom = np.maximum(q[:, 1, 0], q[:, 1, 1],
                             out=self._buffer("bottom", shape, x.dtype))
         upper = np.greater_equal(top, bottom, out=self._buffer("upper", shape, np.bool_))
-        left_top = np.greater_equal(q[:, :, 0, 0], q[:, :, 0, 1],
+        left_top = np.greater_equal(q[:, 0, 0], q[:, 0, 1],
                                     out=self._buffer("left_top", shape, np.bool_))
-        left_bottom = np.greater_equal(q[:, :, 1, 0], q[:, :, 1, 1],
+        left_bottom = np.greater_equal(q[:, 1, 0], q[:, 1, 1],
                                        out=self._buffer("left_bottom", shape, np.bool_))
         mask = self._blocks(self._buffer("mask", x.shape, np.bool_))
-        np.logical_and(upper, left_top, out=mask[:, :, 0, 0])
-        np.greater(upper, left_top, out=mask[:, :, 0, 1])  # upper and not left_top
-        np.greater(left_bottom, upper, out=mask[:, :, 1, 0])  # left_bottom and not upper
-        np.logical_or(upper, left_bottom, out=mask[:, :, 1, 1])
-        np.logical_not(mask[:, :, 1, 1], out=mask[:, :, 1, 1])
+        np.logical_and(upper, left_top, out=mask[:, 0, 0])
+        np.greater(upper, left_top, out=mask[:, 0, 1])  # upper and not left_top
+        np.greater(left_bottom, upper, out=mask[:, 1, 0])  # left_bottom and not upper
+        np.logical_or(upper, left_bottom, out=mask[:, 1, 1])
+        np.logical_not(mask[:, 1, 1], out=mask[:, 1, 1])
         self._mask, self._x_shape = mask, x.shape[1:]
         return np.maximum(top, bottom, out=top)
 
@@ -89,7 +90,7 @@ class MaxPool2D(Layer):
         if not need_dx:
             return None
         dx = self._buffer("dx", (dy.shape[0], *self._x_shape), dy.dtype)
-        np.multiply(self._mask, dy[:, :, None, None], out=self._blocks(dx))
+        np.multiply(self._mask, dy[:, None, None], out=self._blocks(dx))
         return dx
 
     def infer(self, x: np.ndarray) -> np.ndarray:
