@@ -220,7 +220,7 @@ class Augmenter:
             if idx.size == 0:
                 continue
             sub = x[idx]
-            pad = np.pad(sub, ((0, 0), (1, 1), (1, 1)))
+            pad = self._bordered(sub)
             res = sub.copy()
             if grow:  # 3x3 maximum (then a plus-shaped one for a quarter of the images)
                 for dy in range(3):
@@ -228,8 +228,8 @@ class Augmenter:
                         np.maximum(res, pad[:, dy : dy + SIDE, dx : dx + SIDE], out=res)
                 twice = self.rng.random(idx.size) < 0.25
                 if twice.any():
-                    again = np.pad(res[twice], ((0, 0), (1, 1), (1, 1)))
                     more = res[twice]
+                    again = self._bordered(more)
                     for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):  # plus-shaped this time
                         np.maximum(more, again[:, dy : dy + SIDE, dx : dx + SIDE], out=more)
                     res[twice] = more
@@ -241,6 +241,13 @@ class Augmenter:
             res *= alpha
             res += sub
             x[idx] = res
+
+    def _bordered(self, a: np.ndarray) -> np.ndarray:
+        """a (n, 28, 28) with a border of zeros, (n, 30, 30): a view of the sampling buffer,
+        whose border stays 0 (np.pad allocates and costs about 0.2 ms a call)."""
+        padded = self._pad[: a.shape[0], : SIDE + 2, : SIDE + 2]
+        padded[:, 1 : SIDE + 1, 1 : SIDE + 1] = a
+        return padded
 
     def _coarsen(self, x: np.ndarray) -> None:
         """Redraw some images of x (B, 28, 28) float32 in place as 14x14 hard cells, 2x2 each.

@@ -100,9 +100,10 @@ class Conv2D(Layer):
         `pool_order`, their rows in (B, 2, 2, H'/2, W'/2) order.
 
         With one input channel (the first layer's image) the buffer is kernel-offset-major,
-        (k k, B H' W'), filled by k k copies of shifted (B, H', W') sub-images (in pool order,
-        of their four (B, H'/2, W'/2) quarters), each running along image rows, and returned
-        transposed (a view); otherwise copies of the windows, which run over C values at a
+        (k k + 1, B H' W'), filled by k k copies of shifted (B, H', W') sub-images (in pool
+        order, of their four (B, H'/2, W'/2) quarters), each running along image rows, and a
+        last row of ones (the biases' input, see `forward`), and returned transposed (a view,
+        (B H' W', k k + 1)); otherwise copies of the windows, which run over C values at a
         time. Measured on the `conv` preset's first layer (one BLAS thread), these copies take
         a third (plain order) to a half (pool order) of the windows copy's time, and the
         products read the transposed columns at about the same rate.
@@ -120,7 +121,9 @@ class Conv2D(Layer):
             else:
                 im2col(x, k, cols)
             return cols.reshape(rows, k * k * c)
-        cols_t = self._buffer("cols_t", (k * k * rows,), x.dtype)
+        flat = self._buffer("cols_t", ((k * k + 1) * rows,), x.dtype)
+        flat[k * k * rows :] = 1.0
+        cols_t = flat[: k * k * rows]
         if self.pool_order:
             cols_t = cols_t.reshape(k, k, b, 2, 2, ho // 2, wo // 2)
             for di in range(k):
@@ -133,20 +136,33 @@ class Conv2D(Layer):
             for di in range(k):
                 for dj in range(k):
                     cols_t[di, dj] = x[:, di : di + ho, dj : dj + wo, 0]
-        return cols_t.reshape(k * k, rows).T
+        return flat.reshape(k * k + 1, rows).T
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """z (B, H', W', F) (or (B, 2, 2, H'/2, W'/2, F) in pool order) from x (B, H, W, C);
-        the columns are kept for backward."""
+        the columns are kept for backward.
+
+        With one input channel the biases ride in the product: the columns end in a column of
+        ones and the weights in a row of biases, (k k + 1, F), copied into a small buffer. The
+        bias add over the (B H' W', F) output and the bias gradient's sum over it in backward
+        then cost nothing apart: measured 7.3 ms against 8.3 ms a batch of 128 for the `conv`
+        preset's first layer's two products with the separate add and sums (one BLAS thread).
+        """
         b = x.shape[0]
         ho, wo, f = self.out_shape
         self._cols = self._columns(x)
         z = self._buffer("z", (b * ho * wo, f), x.dtype)
-        np.matmul(self._cols, self._w2, out=z)
-        # the biases tiled over one image's H' W' positions: an add over rows of H' W' F
-        # values, where broadcasting the (F,) vector would run over F values at a time
-        z = z.reshape(b, ho * wo * f)
-        z += np.tile(self.biases, ho * wo)
+        if self.in_shape[2] == 1:
+            wb = self._buffer("wb", (self._w2.shape[0] + 1, f), x.dtype)
+            wb[:-1], wb[-1] = self._w2, self.biases
+            np.matmul(self._cols, wb, out=z)
+            z = z.reshape(b, ho * wo * f)
+        else:
+            np.matmul(self._cols, self._w2, out=z)
+            # the biases tiled over one image's H' W' positions: an add over rows of H' W' F
+            # values, where broadcasting the (F,) vector would run over F values at a time
+            z = z.reshape(b, ho * wo * f)
+            z += np.tile(self.biases, ho * wo)
         if self.pool_order:
             return z.reshape(b, 2, 2, ho // 2, wo // 2, f)
         return z.reshape(b, ho, wo, f)
@@ -166,17 +182,22 @@ class Conv2D(Layer):
         b = dy.shape[0]
         ho, wo, f = self.out_shape
         dz = dy.reshape(b * ho * wo, f)
-        if self.in_shape[2] == 1:  # offset-major columns (see _columns): dW = cols_t @ dz
-            np.matmul(self._cols.T, dz, out=self.grad_weights.reshape(-1, f))
+        if self.in_shape[2] == 1:
+            # offset-major columns with their row of ones (see _columns, forward):
+            # [dW; db] = cols_t @ dz, one product
+            dwb = self._buffer("dwb", (self._cols.shape[1], f), dy.dtype)
+            np.matmul(self._cols.T, dz, out=dwb)
+            self.grad_weights.reshape(-1, f)[...] = dwb[:-1]
+            self.grad_biases[...] = dwb[-1]
         else:
             # dW.T = dz.T @ cols, written through a transposed view: measured 2.6x faster
             # than cols.T @ dz for the `conv` preset's second layer (OpenBLAS, one thread)
             np.matmul(dz.T, self._cols, out=self.grad_weights.reshape(-1, f).T)
-        # db in two sums, over the batch (rows of H' W' F values) and then over the positions:
-        # measured 4-7x faster than one sum over the B H' W' rows of F values
-        per_position = np.sum(dy.reshape(b, ho * wo * f), axis=0,
-                              out=self._buffer("db", (ho * wo * f,), dy.dtype))
-        np.sum(per_position.reshape(ho * wo, f), axis=0, out=self.grad_biases)
+            # db in two sums, over the batch (rows of H' W' F values) and then over the
+            # positions: measured 4-7x faster than one sum over the B H' W' rows of F values
+            per_position = np.sum(dy.reshape(b, ho * wo * f), axis=0,
+                                  out=self._buffer("db", (ho * wo * f,), dy.dtype))
+            np.sum(per_position.reshape(ho * wo, f), axis=0, out=self.grad_biases)
         if not need_dx:
             return None
         k, c = self.kernel, self.in_shape[2]
