@@ -13,7 +13,10 @@
                        first layer)
        dense  forward  (B, D) @ (D, F)   dW (D, B) @ (B, F)   dx (B, F) @ (F, D) (not first)
 
-   each 2 m k n FLOPs. Each round measures, in turns, the float32 GEMM rate on 1024^3 and on
+   each 2 m k n FLOPs. The first (one-channel) convolution's two products carry its biases as
+   one more row of k k C + 1 (a column of ones in the columns; those FLOPs, 1/(k k + 1) of
+   its products' and about 0.6% of the epoch's, are counted) and run in chunks of
+   `network.pooling.CHUNK` images, so they are recorded per chunk. Each round measures, in turns, the float32 GEMM rate on 1024^3 and on
    each of those shapes (the best median is "the machine's rate", so the limit is the strictest
    one); "GEMMs only": the recorded products replayed alone, as many times as the epoch makes
    them, on the same buffers; and the engine: `network.train.train` on the `conv` preset (with
@@ -60,6 +63,7 @@ from memory import run_child
 
 import network.conv
 import network.layers
+import network.pooling
 from network.presets import preset_config
 from network.store import load_model, shipped_model_path
 from network.train import build_model, train
@@ -96,7 +100,7 @@ def record_products(model, rows: int) -> list[tuple[np.ndarray, np.ndarray, np.n
     x = rng.random((rows, 784), dtype=np.float32)
     labels = rng.integers(0, model.n_outputs, rows)
     recorder = _RecordingNumpy()
-    modules = (network.conv, network.layers)
+    modules = (network.conv, network.layers, network.pooling)
     for module in modules:
         module.np = recorder
     try:

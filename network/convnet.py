@@ -34,7 +34,7 @@ from network.inputs import get_scaling
 from network.layers import Activation, Dense, Dropout, Flatten, Layer
 from network.losses import get_output
 from network.mlp import INITS
-from network.pooling import MaxPool2D
+from network.pooling import MaxPool2D, PooledConv
 
 __all__ = ["ConvNet", "KIND", "conv_stack", "stack_problem", "describe_stack", "make_layer"]
 
@@ -226,9 +226,14 @@ class ConvNet(Classifier):
                 INITS[init](layer.fan_in()))
             w_off, b_off = w_off + size, b_off + units
         self._param_layers = [layer for layer, _ in shaped]
+        # the training passes: the layers, except that a one-channel first convolution and
+        # the pooling after it run as one `PooledConv` (in pool order, chunk by chunk: faster)
+        self._passes: list[Layer | PooledConv] = list(self.layers)
         first, second = self.layers[0], self.layers[1] if len(self.layers) > 1 else None
-        if isinstance(first, Conv2D) and isinstance(second, MaxPool2D):
-            first.pool_order = True  # hand the pooling its input in pool order (faster)
+        if isinstance(first, Conv2D) and isinstance(second, MaxPool2D) \
+                and first.in_shape[2] == 1:
+            first.pool_order = True
+            self._passes[:2] = [PooledConv(first, second)]
 
     # -- description ----------------------------------------------------------------------
 
@@ -304,7 +309,7 @@ class ConvNet(Classifier):
             (B, K) logits, a view into a buffer that the next `forward` overwrites.
         """
         a = self._images(x)
-        for layer in self.layers:
+        for layer in self._passes:
             a = layer.forward(a)
         self._logits = a
         return a
@@ -317,8 +322,8 @@ class ConvNet(Classifier):
         z = self._logits
         d = self.layers[-1]._buffer("dlogits", z.shape, z.dtype)
         loss = self.output.loss_and_grad(z, labels, d, scale)
-        for i in range(len(self.layers) - 1, -1, -1):
-            d = self.layers[i].backward(d, need_dx=i > 0)
+        for i in range(len(self._passes) - 1, -1, -1):
+            d = self._passes[i].backward(d, need_dx=i > 0)
         return loss
 
     # -- inference ------------------------------------------------------------------------

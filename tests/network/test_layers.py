@@ -12,7 +12,7 @@ from network.conv import Conv2D, im2col
 from network.convnet import ConvNet, conv_stack, describe_stack, stack_problem
 from network.errors import ModelError
 from network.layers import Activation, Dense, Dropout, Flatten
-from network.pooling import MaxPool2D
+from network.pooling import CHUNK, MaxPool2D, PooledConv
 
 H = 1e-6
 
@@ -133,6 +133,34 @@ def test_conv_and_pool_in_pool_order_match_the_plain_order(channels):
     assert results[1][0].shape == (3, 3, 2, 4)
     for plain, ordered in zip(*results, strict=True):
         np.testing.assert_allclose(ordered, plain, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("need_dx", [False, True])
+def test_pooled_conv_in_chunks_matches_the_two_layers_passes(need_dx):
+    batch = 2 * CHUNK + 3  # two whole chunks and a short one
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(batch, 8, 6, 1))
+    x[:, :2] = 0.0  # blank rows: blocks of tied outputs
+    dy = rng.normal(size=(batch, 3, 2, 4))
+    results = []
+    for pooled in (False, True):
+        conv = _bind(Conv2D(4, 3), (8, 6, 1), np.random.default_rng(3))
+        conv.pool_order = True
+        pool = MaxPool2D()
+        pool.setup(conv.out_shape)
+        if pooled:
+            pair = PooledConv(conv, pool)
+            y = pair.forward(x)
+            dx = pair.backward(dy.copy(), need_dx=need_dx)
+        else:
+            y = pool.forward(conv.forward(x))
+            dx = conv.backward(pool.backward(dy.copy()), need_dx=need_dx)
+        results.append((y.copy(), None if dx is None else dx.copy(), conv.grad_weights.copy(),
+                        conv.grad_biases.copy()))
+    assert (results[1][1] is None) == (not need_dx)
+    for plain, pooled in zip(*results, strict=True):
+        if plain is not None:
+            np.testing.assert_allclose(pooled, plain, rtol=1e-12, atol=1e-12)
 
 
 def test_maxpool_sends_a_tied_block_gradient_to_one_input():
