@@ -13,12 +13,12 @@
                        first layer)
        dense  forward  (B, D) @ (D, F)   dW (D, B) @ (B, F)   dx (B, F) @ (F, D) (not first)
 
-   each 2 m k n FLOPs. The first (one-channel) convolution's two products carry its biases as
-   one more row of k k C + 1 (a column of ones in the columns; those FLOPs, 1/(k k + 1) of
-   its products' and about 0.6% of the epoch's, are counted) and run in chunks of
-   `network.pooling.CHUNK` images, so they are recorded per chunk. Each round measures, in turns, the float32 GEMM rate on 1024^3 and on
-   each of those shapes (the best median is "the machine's rate", so the limit is the strictest
-   one); "GEMMs only": the recorded products replayed alone, as many times as the epoch makes
+   each 2 m k n FLOPs. The first (one-channel) convolution's two products carry its biases:
+   k k C + 1 for k k C, a column of ones in the columns (those FLOPs, 1/(k k + 1) of its
+   products' and about 0.6% of the epoch's, are counted); they run in chunks of
+   `network.pooling.CHUNK` images and are recorded per chunk. Each round measures, in turns,
+   the float32 GEMM rate on 1024^3 and on each of those shapes (the best median is "the
+   machine's rate", so the limit is the strictest one); "GEMMs only": the recorded products replayed alone, as many times as the epoch makes
    them, on the same buffers; and the engine: `network.train.train` on the `conv` preset (with
    its augmentation) for one epoch over the first N training images (default 12,800; 60,000
    is a whole epoch). Reported: the engine's time as a multiple of FLOPs / rate (target <= 2x)
