@@ -18,11 +18,12 @@
    products' and about 0.6% of the epoch's, are counted); they run in chunks of
    `network.pooling.CHUNK` images and are recorded per chunk. Each round measures, in turns,
    the float32 GEMM rate on 1024^3 and on each of those shapes (the best median is "the
-   machine's rate", so the limit is the strictest one); "GEMMs only": the recorded products replayed alone, as many times as the epoch makes
-   them, on the same buffers; and the engine: `network.train.train` on the `conv` preset (with
-   its augmentation) for one epoch over the first N training images (default 12,800; 60,000
-   is a whole epoch). Reported: the engine's time as a multiple of FLOPs / rate (target <= 2x)
-   and of the replay (its element-wise, image-to-columns and pooling work; target <= 1.2x),
+   machine's rate", so the limit is the strictest one); "GEMMs only": the recorded products
+   replayed alone, as many times as the epoch makes them, on the same buffers; and the
+   engine: `network.train.train` on the `conv` preset (with its augmentation) for one epoch
+   over the first N training images (default 12,800; 60,000 is a whole epoch). Reported: the
+   engine's time as a multiple of FLOPs / rate (target <= 2x) and of the replay (its
+   element-wise, image-to-columns and pooling work; target <= 1.2x),
    and the whole 60,000-image epoch time that this extrapolates to.
 2. Canvas to probabilities with the conv model (network/shipped/conv.npz unless --model): the
    Paint screen's `normalize` + `predict_proba` on MNIST test digits as drawn and at half size in
