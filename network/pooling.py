@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from network.conv import Conv2D
+from network.conv import CHUNK, Conv2D
 from network.errors import ModelError
 from network.layers import Layer
 
@@ -115,14 +115,11 @@ class MaxPool2D(Layer):
         return self._max(x, None)
 
 
-#: Images per chunk of a `PooledConv` pass: a chunk's (16 H' W', F) convolution output for
-#: the `conv` preset's first layer is 590 kB, which stays in cache for the pooling.
-CHUNK = 16
-
 
 class PooledConv:
     """The training passes of a one-channel convolution and the 2 x 2 pooling after it, run
-    over the batch in chunks of `CHUNK` images (`network.convnet.ConvNet` uses it for such a
+    over the batch in chunks of `network.conv.CHUNK` images (a chunk's (16 H' W', F) output is
+    590 kB for the `conv` preset's first layer; `network.convnet.ConvNet` uses this for such a
     first layer; each layer keeps its parameters, buffers and inference).
 
     Forward: the columns of the whole batch are built once (kept for backward, see

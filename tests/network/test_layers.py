@@ -8,11 +8,11 @@ import threading
 import numpy as np
 import pytest
 
-from network.conv import Conv2D, im2col
+from network.conv import CHUNK, Conv2D, im2col
 from network.convnet import ConvNet, conv_stack, describe_stack, stack_problem
 from network.errors import ModelError
 from network.layers import Activation, Dense, Dropout, Flatten
-from network.pooling import CHUNK, MaxPool2D, PooledConv
+from network.pooling import MaxPool2D, PooledConv
 
 H = 1e-6
 
@@ -113,6 +113,14 @@ def test_conv_equals_a_direct_sum_over_the_window(channels):
         assert z[b, i, j, f] == pytest.approx(direct, rel=1e-12)
     np.testing.assert_array_equal(layer.infer(x), z)
     assert im2col(x, 3).shape == (2, 4, 3, 3, 3, channels)
+
+
+def test_conv_forward_in_chunks_matches_inference_and_keeps_every_column():
+    rng = np.random.default_rng(6)
+    layer = _bind(Conv2D(3, 3), (6, 5, 2), rng)
+    x = rng.normal(size=(2 * CHUNK + 3, 6, 5, 2))  # two whole chunks and a short one
+    np.testing.assert_allclose(layer.forward(x), layer.infer(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(layer._cols, im2col(x, 3).reshape(layer._cols.shape))
 
 
 @pytest.mark.parametrize("channels", [1, 3])
