@@ -19,7 +19,8 @@ and the Paint canvas do: `mnist.normalize.ink_problem` (refused if blank or all 
 
 `--shifts` adds a row per model scored with `network.recognize.recognize_proba` (the
 probabilities averaged over the image and its one-pixel shifts) in place of `predict_proba`, a
-candidate for the app's pipeline; the verdicts stay those of the pipeline the app uses.
+candidate for the app's pipeline, and prints what that costs the canvas per recognition, as a
+ratio of CPU times (`canvas_cost`); the verdicts stay those of the pipeline the app uses.
 
 None of these sets is ever trained on: they measure generalization. `--quick` uses the first
 1,000 test digits (and all of load_digits). scikit-learn is in the `bench` extra; without it the
@@ -99,6 +100,22 @@ def score(model, images: list[np.ndarray], labels: np.ndarray,
     return correct / len(images), len(images) - len(kept)
 
 
+def canvas_cost(model, digits: np.ndarray, rounds: int = 5) -> tuple[float, float]:
+    """Median CPU seconds of this thread (`time.thread_time`) for one canvas recognition --
+    `normalize` then `predict_proba(image[None])` -- and for the same with `recognize_proba`,
+    over `rounds` passes of the (N, 28, 28) `digits`, the two alternating image by image."""
+    plain, shifted = [], []
+    for _ in range(rounds):
+        for digit in digits:
+            started = time.thread_time()
+            model.predict_proba(normalize(digit)[None])
+            plain.append(time.thread_time() - started)
+            started = time.thread_time()
+            recognize_proba(model, normalize(digit)[None])
+            shifted.append(time.thread_time() - started)
+    return float(np.median(plain)), float(np.median(shifted))
+
+
 def main() -> None:
     """Build the sets, score every model on every set, print the table and the verdicts."""
     parser = make_parser(__doc__.splitlines()[0])
@@ -135,6 +152,12 @@ def main() -> None:
                                   if images is not None else None)
                          for column, (images, labels) in sets.items()}
         print(f"scored {name} in {fmt_seconds(time.perf_counter() - started)}", file=sys.stderr)
+    if args.shifts:
+        for name, model, _ in loaded:
+            plain, shifted = canvas_cost(model, data.test_images[:200])
+            print(f"canvas recognition, {name}: {fmt_seconds(plain)} with predict_proba, "
+                  f"{fmt_seconds(shifted)} with recognize_proba ({shifted / plain:.2f}x), "
+                  "median CPU time of 1,000 (normalize included)")
 
     def cell(result: tuple[float, int] | None) -> str:
         return "-" if result is None else f"{result[0]:.2%} ({result[1]})"
