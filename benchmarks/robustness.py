@@ -1,6 +1,6 @@
 """Robustness: accuracy on digits that were not made like MNIST's, for every shipped model.
 
-    python benchmarks/robustness.py [--quick] [--model PATH ...]
+    python benchmarks/robustness.py [--quick] [--model PATH ...] [--shifts]
 
 One row per model (the shipped ones, then each `--model PATH`, repeatable) and one column per
 test set; each cell is the accuracy over every image of the set (a refused image counts as
@@ -16,6 +16,11 @@ and the Paint canvas do: `mnist.normalize.ink_problem` (refused if blank or all 
 * rotated +-15 deg: each digit turned by +15 and by -15 degrees: twice as many;
 * load_digits: scikit-learn's bundled 1,797 8x8 digits by 43 writers (UCI optdigits), 0..16
   scaled to 0..255; bundled in the scikit-learn package, nothing is downloaded.
+
+`--shifts` adds a row per model scored with `network.recognize.recognize_proba` (the
+probabilities averaged over the image and its one-pixel shifts) in place of `predict_proba`, a
+candidate for the app's pipeline, and prints what that costs the canvas per recognition, as a
+ratio of CPU times (`canvas_cost`); the verdicts stay those of the pipeline the app uses.
 
 None of these sets is ever trained on: they measure generalization. `--quick` uses the first
 1,000 test digits (and all of load_digits). scikit-learn is in the `bench` extra; without it the
@@ -35,11 +40,14 @@ from _common import Row, finish, fmt_seconds, load_data, make_parser, table
 
 from mnist import variants
 from mnist.normalize import ink_problem, normalize
+from network.recognize import recognize_proba
 from network.store import load_model, shipped_model_path
 
 #: Target accuracy of the load_digits column and of every other column (fractions).
 LOAD_DIGITS_TARGET = 0.98
 COLUMN_TARGET = 0.97
+#: Images per recognition call while scoring (bounds the memory of the shifted copies).
+CHUNK = 2000
 
 
 def _each(images: np.ndarray, make: Callable[[np.ndarray], np.ndarray]) -> list[np.ndarray]:
@@ -74,18 +82,38 @@ def build_sets(images: np.ndarray, labels: np.ndarray
     return sets
 
 
-def score(model, images: list[np.ndarray], labels: np.ndarray) -> tuple[float, int]:
-    """(accuracy over all images, refused count): ink_problem, normalize, predict_proba."""
+def score(model, images: list[np.ndarray], labels: np.ndarray,
+          shifts: bool = False) -> tuple[float, int]:
+    """(accuracy over all images, refused count): ink_problem, normalize, predict_proba (with
+    `shifts`: `network.recognize.recognize_proba`, averaged over one-pixel shifts, instead)."""
     inputs, kept = [], []
     for i, image in enumerate(images):
         if ink_problem(image) is None:
             inputs.append(normalize(image))
             kept.append(i)
     correct = 0
-    if inputs:
-        predicted = np.asarray(model.predict_proba(np.stack(inputs))).argmax(axis=1)
-        correct = int(np.sum(predicted == labels[kept]))
+    for start in range(0, len(inputs), CHUNK):
+        batch = np.stack(inputs[start : start + CHUNK])
+        proba = recognize_proba(model, batch) if shifts else model.predict_proba(batch)
+        truth = labels[kept[start : start + CHUNK]]
+        correct += int(np.sum(np.asarray(proba).argmax(axis=1) == truth))
     return correct / len(images), len(images) - len(kept)
+
+
+def canvas_cost(model, digits: np.ndarray, rounds: int = 5) -> tuple[float, float]:
+    """Median CPU seconds of this thread (`time.thread_time`) for one canvas recognition --
+    `normalize` then `predict_proba(image[None])` -- and for the same with `recognize_proba`,
+    over `rounds` passes of the (N, 28, 28) `digits`, the two alternating image by image."""
+    plain, shifted = [], []
+    for _ in range(rounds):
+        for digit in digits:
+            started = time.thread_time()
+            model.predict_proba(normalize(digit)[None])
+            plain.append(time.thread_time() - started)
+            started = time.thread_time()
+            recognize_proba(model, normalize(digit)[None])
+            shifted.append(time.thread_time() - started)
+    return float(np.median(plain)), float(np.median(shifted))
 
 
 def main() -> None:
@@ -93,6 +121,9 @@ def main() -> None:
     parser = make_parser(__doc__.splitlines()[0])
     parser.add_argument("--model", metavar="PATH", action="append", default=[],
                         help="also score this model file (repeatable)")
+    parser.add_argument("--shifts", action="store_true",
+                        help="also score every model with network.recognize.recognize_proba "
+                             "(averaged over one-pixel shifts), one more row each")
     args = parser.parse_args()
     shipped = sorted(shipped_model_path().parent.glob("*.npz"))
     models = [(f"shipped {p.stem}", p, True) for p in shipped]
@@ -112,11 +143,21 @@ def main() -> None:
           f"{fmt_seconds(time.perf_counter() - started)}", file=sys.stderr)
 
     results: dict[str, dict[str, tuple[float, int] | None]] = {}
-    for name, model, _ in loaded:
+    rows_of = [(name, model, False) for name, model, _ in loaded]
+    if args.shifts:
+        rows_of += [(f"{name} + shifts", model, True) for name, model, _ in loaded]
+    for name, model, shifts in rows_of:
         started = time.perf_counter()
-        results[name] = {column: (score(model, images, labels) if images is not None else None)
+        results[name] = {column: (score(model, images, labels, shifts)
+                                  if images is not None else None)
                          for column, (images, labels) in sets.items()}
         print(f"scored {name} in {fmt_seconds(time.perf_counter() - started)}", file=sys.stderr)
+    if args.shifts:
+        for name, model, _ in loaded:
+            plain, shifted = canvas_cost(model, data.test_images[:200])
+            print(f"canvas recognition, {name}: {fmt_seconds(plain)} with predict_proba, "
+                  f"{fmt_seconds(shifted)} with recognize_proba ({shifted / plain:.2f}x), "
+                  "median CPU time of 1,000 (normalize included)")
 
     def cell(result: tuple[float, int] | None) -> str:
         return "-" if result is None else f"{result[0]:.2%} ({result[1]})"
@@ -126,7 +167,7 @@ def main() -> None:
     print("accuracy (images refused), per model and test set; images per set: "
           + ", ".join(f"{c} {n:,}" for c, n in sizes.items()))
     print(table(["model", *sets], [[name, *map(cell, results[name].values())]
-                                   for name, _, _ in loaded]))
+                                   for name, _, _ in rows_of]))
 
     rows: list[Row] = []
     shipped_names = [name for name, _, is_shipped in loaded if is_shipped]

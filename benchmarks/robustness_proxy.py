@@ -1,6 +1,7 @@
 """Choose augmentation on a proxy of the robustness sets built from MNIST *training* digits.
 
     python benchmarks/robustness_proxy.py --preset best --epochs 12 [--set NAME=VALUE ...]
+    python benchmarks/robustness_proxy.py --load PATH [--shifts]
 
 The robustness sets (`benchmarks/robustness.py`) measure generalization, so no choice is made
 on them. This script trains a preset (its augmentation changed by `--set`, e.g.
@@ -18,6 +19,11 @@ held-out digits 55,000..59,999, remade the way other sources make digits (`mnist
 Each image goes through `ink_problem`, `normalize` and `predict_proba`, as in the benchmark. It
 prints one JSON object: the settings, the seconds of training and each set's (accuracy,
 refused). One training at a time with OPENBLAS_NUM_THREADS=1 on a shared machine.
+
+`--load PATH` scores a network saved from such a run (trained on digits 0..54,999 only: the
+script cannot tell, so only pass one) instead of training, to compare inference-side changes
+(`normalize`, `network.recognize`) on the same networks; `--shifts` adds each set scored with
+`recognize_proba` (probabilities averaged over one-pixel shifts), named "<set> +shifts".
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from mnist import variants
 from network.augment import AugmentConfig
 from network.errors import ModelError
 from network.presets import preset_config
+from network.store import load_model
 from network.train import train
 
 #: Training digits from here on are held out of the proxy runs' training.
@@ -62,7 +69,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=12, help="epochs (default: 12)")
     parser.add_argument("--set", metavar="NAME=VALUE", type=_setting, action="append",
                         default=[], help="change one augmentation setting (repeatable)")
+    parser.add_argument("--load", metavar="PATH",
+                        help="score this network (trained on digits 0..54,999) instead of training")
+    parser.add_argument("--shifts", action="store_true",
+                        help="also score each set averaged over one-pixel shifts")
     args = parser.parse_args()
+    if args.load:
+        try:
+            loaded = load_model(args.load)
+        except Exception as exc:  # noqa: BLE001 - a bad --load is one line, not a traceback
+            parser.error(f"cannot load {args.load}: {exc}")
     try:
         base = preset_config(args.preset)
         changed = {**base.augmentation.to_dict(), **dict(args.set)}
@@ -73,14 +89,20 @@ def main() -> None:
         parser.error(str(exc))
     data = load_data()
     held = HELD_OUT_FROM
-    started = time.perf_counter()
-    model = train(config, data.train_images[:held], data.train_labels[:held]).model
-    seconds = time.perf_counter() - started
     labels = data.train_labels[held:].astype(np.int64)
-    result = {"preset": args.preset, "epochs": args.epochs, "set": dict(args.set),
-              "training_seconds": round(seconds)}
+    if args.load:
+        model = loaded
+        result: dict[str, object] = {"model": args.load}
+    else:
+        started = time.perf_counter()
+        model = train(config, data.train_images[:held], data.train_labels[:held]).model
+        seconds = time.perf_counter() - started
+        result = {"preset": args.preset, "epochs": args.epochs, "set": dict(args.set),
+                  "training_seconds": round(seconds)}
     for name, images in proxy_sets(data.train_images[held:]).items():
         result[name] = score(model, images, labels)
+        if args.shifts:
+            result[f"{name} +shifts"] = score(model, images, labels, shifts=True)
     result["MNIST test"] = score(model, list(data.test_images),
                                  data.test_labels.astype(np.int64))
     print(json.dumps(result, allow_nan=False))

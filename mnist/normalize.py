@@ -14,6 +14,10 @@ thin strokes instead of averaging):
 * shrinking (long side > 20 px): exact area averaging (box filter), so thin strokes stay visible;
 * enlarging: linear interpolation between pixel centres, which turns a hard 1-cell canvas stroke
   scaled x2.5 into a soft ~2.5 px stroke like MNIST's;
+* enlarging a low-resolution source (an image of at most `SMALL_SOURCE` px a side, as an 8x8 or
+  16x16 digit set): cubic B-spline interpolation instead, sharper, so a bold stroke sampled on a
+  coarse grid is not widened into a blur (measured on held-out training digits made like such
+  sets: see README, "Robustness");
 * no scaling (long side exactly 20 px, e.g. an MNIST digit): a whole-pixel shift, as MNIST did,
   so already normalized digits come back bit-exact.
 
@@ -30,6 +34,12 @@ from mnist.paper import paper_level
 
 BOX = 20
 CENTRE = 14.0
+#: Images at most this many pixels a side are low-resolution sources, enlarged by cubic B-spline
+#: interpolation (`_spline_weights`) rather than linearly.
+SMALL_SOURCE = 16
+#: Zero samples added on each side before the B-spline prefilter: the interpolant of the
+#: zero-extended image, to within (2 - sqrt 3) ** 8, about 3e-5 of the ink.
+_SPLINE_PAD = 8
 #: Images whose ink box is longer than this are block-averaged before the exact resample.
 _BLOCK_ABOVE = 4 * BOX
 
@@ -95,13 +105,37 @@ def _scale(long_side: int) -> float:
     return min(BOX / long_side, (BOX + 5.0) / (long_side + 1.0))
 
 
-def _weights(length: int, s: float, com: float) -> np.ndarray:
+def _cubic_bspline(d: np.ndarray) -> np.ndarray:
+    """The cubic B-spline at distances `d` (any shape, in samples): support (-2, 2), peak 2/3."""
+    d = np.abs(d)
+    return np.where(d < 1.0, 2.0 / 3.0 - d**2 + 0.5 * d**3,
+                    np.where(d < 2.0, (2.0 - np.minimum(d, 2.0)) ** 3 / 6.0, 0.0))
+
+
+def _spline_weights(u: np.ndarray, length: int) -> np.ndarray:
+    """(M, length) float64 matrix: cubic B-spline interpolation of `length` samples (centres at
+    i + 0.5, zero beyond them), evaluated at the M source coordinates `u`.
+
+    The interpolant passes through every sample: its coefficients solve the tridiagonal system
+    (1/6, 2/3, 1/6) on the samples padded with `_SPLINE_PAD` zeros a side.
+    """
+    p = _SPLINE_PAD
+    m = length + 2 * p
+    system = (np.diag(np.full(m, 2.0 / 3.0)) + np.diag(np.full(m - 1, 1.0 / 6.0), 1)
+              + np.diag(np.full(m - 1, 1.0 / 6.0), -1))
+    coefficients = np.linalg.inv(system)[:, p : p + length]  # (m, length)
+    k = np.arange(m, dtype=np.float64) - p + 0.5
+    return _cubic_bspline(u[:, None] - k[None, :]) @ coefficients
+
+
+def _weights(length: int, s: float, com: float, spline: bool = False) -> np.ndarray:
     """(28, length) float64 matrix resampling one axis of the ink box onto the 28-px field.
 
     Input pixel i covers [i, i+1); it maps to [t + s*i, t + s*(i+1)) in output coordinates, where
     t puts the input centre of mass `com` (pixel-index coordinates) at output index 14. Shrinking
-    (s < 1) area-averages; enlarging interpolates linearly between pixel centres. At s == 1 the
-    shift is rounded to whole pixels, so an already normalized digit comes back bit-exact.
+    (s < 1) area-averages; enlarging interpolates linearly between pixel centres, or, with
+    `spline` (a low-resolution source), by cubic B-spline. At s == 1 the shift is rounded to
+    whole pixels, so an already normalized digit comes back bit-exact.
     """
     i = np.arange(length, dtype=np.float64)
     j = np.arange(SIDE, dtype=np.float64)[:, None]
@@ -116,6 +150,8 @@ def _weights(length: int, s: float, com: float) -> np.ndarray:
         w = np.minimum(j + 1.0, t + s * (i + 1.0)) - np.maximum(j, t + s * i)
         return np.clip(w, 0.0, None)
     u = (j + 0.5 - t) / s
+    if spline and s > 1.0:
+        return _spline_weights(u[:, 0], length)
     return np.clip(1.0 - np.abs(u - (i + 0.5)), 0.0, None)
 
 
@@ -165,7 +201,8 @@ def normalize(image: np.ndarray) -> np.ndarray:
     """Turn an (H, W) ink image (any real dtype, 0..255, higher = ink) into an MNIST-style digit.
 
     Returns a (28, 28) float32 array in [0, 255]: the ink's bounding box scaled to a 20 px long
-    side (aspect kept) and whole-pixel translated so its centre of mass is at index (14, 14)
+    side (aspect kept; a source of at most `SMALL_SOURCE` px a side enlarged by cubic B-spline,
+    any other linearly) and whole-pixel translated so its centre of mass is at index (14, 14)
     (clamped so no ink leaves the field). Values outside 0..255 are clipped; the paper level
     (`mnist.paper.paper_level`: 0 on the canvas and in MNIST) is removed and the rest stretched
     back to 0..255. An image without ink returns all zeros. Non-2-D, empty, non-real or NaN/inf
@@ -193,7 +230,8 @@ def normalize(image: np.ndarray) -> np.ndarray:
         return out
     com_r, com_c = center_of_mass(x)
     s = _scale(long_side)
-    out = _weights(x.shape[0], s, com_r) @ x @ _weights(x.shape[1], s, com_c).T
+    spline = max(arr.shape) <= SMALL_SOURCE
+    out = _weights(x.shape[0], s, com_r, spline) @ x @ _weights(x.shape[1], s, com_c, spline).T
     return np.clip(out, 0.0, 255.0).astype(np.float32)
 
 

@@ -15,7 +15,15 @@ from scipy import ndimage
 
 from mnist.drawing import BRUSH_SIZES, Drawing
 from mnist.errors import MnistError
-from mnist.normalize import MIN_INK_SPAN, center_of_mass, ink_span, is_blank, normalize
+from mnist.normalize import (
+    MIN_INK_SPAN,
+    SMALL_SOURCE,
+    _spline_weights,
+    center_of_mass,
+    ink_span,
+    is_blank,
+    normalize,
+)
 
 
 def _load_test_digits(mnist_dir: Path, count: int) -> np.ndarray:
@@ -251,3 +259,21 @@ def test_min_ink_span_lies_between_a_dab_and_the_smallest_half_size_digit(mnist_
     half = mnist_data.test_images.reshape(-1, 14, 2, 14, 2).mean(axis=(2, 4))
     spans = np.array([ink_span(image) for image in half])
     assert spans.min() == MIN_INK_SPAN and (spans < 10).sum() == 4
+
+
+
+def test_small_source_is_enlarged_by_a_spline_through_its_samples() -> None:
+    """A source of at most SMALL_SOURCE px a side is interpolated, not blurred: at the sample
+    centres the weights are the identity, and a bold 8x8 ring keeps its hole open."""
+    u = np.arange(8, dtype=np.float64) + 0.5  # the 8 sample centres, in source coordinates
+    np.testing.assert_allclose(_spline_weights(u, 8), np.eye(8), atol=1e-4)
+    small = np.zeros((8, 8))
+    small[2:6, 1:7] = 255.0
+    small[3:5, 3:5] = 0.0  # a bold ring, 6 x 4, with a 2 x 2 hole: enlarged x3.3
+    same_in_big = np.zeros((SMALL_SOURCE + 1, SMALL_SOURCE + 1))
+    same_in_big[:8, :8] = small  # the same ink in a bigger image: enlarged linearly
+    spline, linear = normalize(small), normalize(same_in_big)
+    assert spline.sum() == pytest.approx(linear.sum(), rel=0.05)  # about the same ink
+    hole = slice(10, 19)  # the middle of row 14, across the hole
+    assert np.count_nonzero(spline[14, hole] < 1.0) > np.count_nonzero(linear[14, hole] < 1.0)
+    assert center_of_mass(spline) == pytest.approx((14.0, 14.0), abs=0.5)
