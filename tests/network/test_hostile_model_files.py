@@ -237,7 +237,8 @@ def test_a_bad_active_model_falls_back_to_the_shipped_one(kind, command, tmp_pat
     assert notice.endswith(f"; using the shipped model ({shipped_model_path()})")
     assert "Traceback" not in result.stderr
     if command == "eval":
-        assert result.returncode == 0 and "Test accuracy: 99.48%" in result.stdout
+        # the shipped model's own claim (its count may move by the one float32-close digit)
+        assert result.returncode == 0 and "(its metadata says 99.43%)" in result.stdout
 
 
 def test_the_app_falls_back_too(tmp_path):

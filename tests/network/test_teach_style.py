@@ -6,8 +6,9 @@ that style, and the shipped model is taught with the default settings (a fifth o
 out). It is then measured on OTHER examples of the style: every 0, 1, 2 and 7 of MNIST's test
 set (4,175 images) written over the same way, and on the plain MNIST test set.
 
-Measured on 2026-11-29 (2-core machine): on the styled test digits 87.5% before, 96.6% after;
-MNIST test 99.48% before, 99.38% after (-0.10 points). The thresholds below are the targets:
+Measured on 2026-11-29 (2-core machine) with the shipped model of that evening (99.43%): on the
+styled test digits 88.5% before, 96.3% after; MNIST test 99.43% before, 99.36% after (-0.07
+points). (With the model shipped before it, 99.48%: 87.5% -> 96.6%, 99.48% -> 99.38%.) The thresholds below are the targets:
 at least 95% after, at most 0.3 points lost on MNIST; and before, under 90%, so the style is
 one the shipped model really misreads.
 """
@@ -43,6 +44,6 @@ def test_teach_learns_a_personal_style_and_keeps_mnist(mnist_data):
                     mnist_data.test_images, mnist_data.test_labels, TeachConfig())
     after = accuracy(outcome.model, other_images, other_labels)
     assert outcome.result.ok and outcome.held_out.size == 40
-    assert before < 0.90, before  # measured: 0.875
-    assert after >= 0.95, after  # measured: 0.966
-    assert outcome.before.mnist - outcome.after.mnist <= 0.003, outcome.to_dict()  # -0.0010
+    assert before < 0.90, before  # measured: 0.885
+    assert after >= 0.95, after  # measured: 0.963
+    assert outcome.before.mnist - outcome.after.mnist <= 0.003, outcome.to_dict()  # -0.0007
