@@ -34,6 +34,7 @@ from textual.widgets import Digits, Static
 from mnist.drawing import Drawing
 from mnist.normalize import MIN_INK_SPAN, ink_span, is_blank, normalize
 from network.registry import name_of
+from tui.compositor import BandedCompositor
 from tui.screens.base import DigitsScreen
 from tui.widgets.canvas import Canvas
 from tui.widgets.preview import Preview
@@ -97,6 +98,7 @@ class PaintScreen(DigitsScreen):
     def __init__(self) -> None:
         """A blank drawing; recognition statistics start empty."""
         super().__init__()
+        self._compositor = BandedCompositor()  # a frame renders only the lines that changed
         self.drawing = Drawing()
         self.latencies: deque[float] = deque(maxlen=2000)
         self.compute_times: deque[float] = deque(maxlen=2000)
