@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 from rich.style import Style
-from textual import events
+from textual import errors, events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
-from textual.widgets import Digits, Static
+from textual.widgets import Static
 
 from mnist.drawing import Drawing
 from mnist.normalize import MIN_INK_SPAN, ink_span, is_blank, normalize
@@ -37,8 +37,10 @@ from network.registry import name_of
 from tui.compositor import BandedCompositor
 from tui.screens.base import DigitsScreen
 from tui.widgets.canvas import Canvas
+from tui.widgets.guess import GuessDigit
 from tui.widgets.preview import Preview
 from tui.widgets.probabilities import Probabilities
+from tui.widgets.status import StatusLine
 
 FULL_CANVAS_SIZE = (92, 34)
 """Smallest terminal (columns, rows) that gets the full-scale grid."""
@@ -129,12 +131,12 @@ class PaintScreen(DigitsScreen):
                 yield Static(id="caption")
             with Vertical(id="result-pane"):
                 with Horizontal(id="prediction"):
-                    yield Digits("", id="digit")
+                    yield GuessDigit("", id="digit")
                     yield Static(HINT, id="confidence")
                 with Horizontal(id="details"):
                     yield Probabilities(id="bars")
                     yield Preview(title="what the network sees", id="preview")
-        yield Static(id="status")
+        yield StatusLine(id="status")
 
     @property
     def canvas(self) -> Canvas:
@@ -152,6 +154,26 @@ class PaintScreen(DigitsScreen):
         if isinstance(self.app.mouse_captured, Canvas):
             return Style.null()
         return super().get_style_at(x, y)
+
+    def _handle_mouse_move(self, event: events.MouseMove) -> None:
+        """Hand a motion event of a stroke straight to the canvas.
+
+        Textual's handling of each motion event also works out the widget under the pointer,
+        its pointer shape, its hover style and its tooltip: about 0.2 ms an event, none of which
+        can change while the canvas holds the mouse for a stroke.
+        """
+        canvas = self.app.mouse_captured
+        if isinstance(canvas, Canvas) and canvas.stroking and canvas.screen is self:
+            try:
+                region = self.find_widget(canvas).region
+            except errors.NoWidget:
+                pass
+            else:
+                mouse_event = self._translate_mouse_move_event(event, canvas, region)
+                mouse_event._set_forwarded()
+                canvas._forward_event(mouse_event)
+                return
+        super()._handle_mouse_move(event)
 
     def on_mount(self) -> None:
         """Fit the layout, follow the model and the dataset, recognize what is there."""
@@ -242,16 +264,14 @@ class PaintScreen(DigitsScreen):
         """Update the digit, the confidence text, the bars and the preview."""
         self.query_one(Preview).set_image(image)
         self.query_one(Probabilities).show(probs)
-        digit = self.query_one("#digit", Digits)
+        digit = self.query_one("#digit", GuessDigit)
         if probs is None:
-            if digit.value:
-                digit.update("")
+            digit.update("")
             self._set_text("#confidence", message, layout=False)
             return
         order = np.argsort(-probs, kind="stable")  # equal ones (often 0.0) in digit order
         best, second = int(order[0]), int(order[1])
-        if digit.value != str(best):  # an update repaints (and may lay out) even when equal
-            digit.update(str(best))
+        digit.update(str(best))
         if probs[best] < SURE_FROM:
             text = (f"[b]not sure: {best} or {second}?[/b]\n"
                     f"[dim]{best} ({probs[best] * 100:.1f}%), {second} "
@@ -264,7 +284,7 @@ class PaintScreen(DigitsScreen):
     def _set_text(self, selector: str, text: str, layout: bool = True) -> None:
         """Show `text` in the Static `selector`, doing nothing if it is shown already.
 
-        `layout=False` for the fixed-size ones (confidence, status): a Static's update otherwise
+        `layout=False` for the fixed-size ones (the confidence): a Static's update otherwise
         lays out the whole screen again, which measured 18 ms a frame during a fast drag and
         delayed what the drag drew by up to 75 ms.
         """
@@ -275,7 +295,7 @@ class PaintScreen(DigitsScreen):
     @property
     def prediction(self) -> str:
         """The digit shown as the guess ("" when there is none)."""
-        return self.query_one("#digit", Digits).value
+        return self.query_one("#digit", GuessDigit).value
 
     # -- status and caption ----------------------------------------------------------------------
     def on_canvas_tool_changed(self, message: Canvas.ToolChanged) -> None:
@@ -317,13 +337,12 @@ class PaintScreen(DigitsScreen):
         """Brush, pen, tool, cursor, and the active model."""
         canvas = self.canvas
         row, col = canvas.cursor
-        tool = "[b $error]eraser[/]" if canvas.eraser else "paint"
-        pen = "[b $success]pen down[/]" if canvas.pen_down else "pen up"
-        self._set_text(
-            "#status",
-            f"brush {self.drawing.brush_size} · {tool} · {pen} · cursor {row},{col}"
-            f" │ {escape(self.model_label())}",  # model metadata: outside text
-            layout=False,
+        self.query_one("#status", StatusLine).show(
+            (f"brush {self.drawing.brush_size} · ", None),
+            ("eraser", "status-line--alert") if canvas.eraser else ("paint", None),
+            (" · ", None),
+            ("pen down", "status-line--on") if canvas.pen_down else ("pen up", None),
+            (f" · cursor {row},{col} │ {self.model_label()}", None),  # plain: never markup
         )
 
     def _update_caption(self) -> None:

@@ -125,6 +125,11 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         self._unshown_since: float | None = None  # first change no frame has shown yet
         self.border_title = "28×28"
 
+    @property
+    def stroking(self) -> bool:
+        """A mouse stroke is open (the canvas holds the mouse)."""
+        return self._stroking
+
     # -- geometry --------------------------------------------------------------------------------
     def set_compact(self, compact: bool) -> None:
         """Switch between compact (28x14 cells) and full (56x28 cells) scale."""

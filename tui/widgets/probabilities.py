@@ -89,10 +89,9 @@ class Probabilities(Widget):
         self._probs = value
         self._top = None if value is None else max(range(N_CLASSES), key=value.__getitem__)
         rows = [digit for digit in range(N_CLASSES) if self._row_key(digit, width) != before[digit]]
-        if rows and width:
+        if rows and width:  # just those rows: the rows between them stay as they are
             spacing = self._spacing()
-            top, bottom = rows[0] * spacing, rows[-1] * spacing + 1
-            self.refresh(Region(0, top, width, bottom - top))
+            self.refresh(*(Region(0, digit * spacing, width, 1) for digit in rows))
         elif rows:
             self.refresh()
 
