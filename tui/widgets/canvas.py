@@ -98,6 +98,9 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
     class ToolChanged(_CanvasMessage):
         """The cursor, pen, eraser or brush size of `canvas` changed."""
 
+    class StrokeEnded(_CanvasMessage):
+        """A mouse stroke of `canvas` ended (released, lost, or closed)."""
+
     class Changed(_CanvasMessage):
         """The ink changed: `box` bounds the changed pixels; `when` is its perf_counter time."""
 
@@ -361,6 +364,7 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
             self._stroking = False
             self.drawing.end_stroke()
             self.release_mouse()
+            self._post(self.StrokeEnded(self))
 
     # -- rendering -------------------------------------------------------------------------------
     def notify_style_update(self) -> None:
