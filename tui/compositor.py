@@ -53,27 +53,24 @@ class BandedCompositor(Compositor):
         for widget, (region, clip) in self.visible_widgets.items():  # front to back
             if not pending:
                 return
-            visible = region.intersection(clip)
-            top = bottom = -1
+            vx, vy, vw, vh = region.intersection(clip)
+            vr, vb = vx + vw, vy + vh
+            top, bottom = vb, vy
             covered = []
             for dirty in pending:
-                met = visible.intersection(dirty)
-                if met.height and met.width:
-                    if top < 0 or met.y < top:
-                        top = met.y
-                    if met.bottom > bottom:
-                        bottom = met.bottom
-                    if met == dirty:  # the widget is in front of all of it: none behind shows
-                        covered.append(dirty)
-            if top < 0:
+                dx, dy, dw, dh = dirty
+                dr, db = dx + dw, dy + dh
+                if dx >= vr or dr <= vx or dy >= vb or db <= vy:
+                    continue  # they do not meet
+                top, bottom = min(top, max(dy, vy)), max(bottom, min(db, vb))
+                if vx <= dx and dr <= vr and vy <= dy and db <= vb:
+                    covered.append(dirty)  # the widget is in front of all of it
+            if top >= bottom:
                 continue
             for dirty in covered:
                 pending.remove(dirty)
-            band = Region(visible.x, top, visible.width, bottom - top)
             yield (
                 region,
-                band,
-                widget.render_lines(
-                    Region(band.x - region.x, band.y - region.y, band.width, band.height)
-                ),
+                Region(vx, top, vw, bottom - top),
+                widget.render_lines(Region(vx - region.x, top - region.y, vw, bottom - top)),
             )

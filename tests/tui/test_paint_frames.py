@@ -8,6 +8,7 @@ render of the screen at the end.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
@@ -92,3 +93,21 @@ async def test_partial_updates_add_up_to_the_screen(make_app, size):
             await pilot.pause()
         assert terminal.partial >= 10
         assert terminal.lines == flatten(screen._compositor.render_strips())
+
+
+async def test_garbage_collection_is_off_only_while_a_stroke_is_open(make_app):
+    """No automatic collection in the middle of a stroke; back on however the stroke ends."""
+    assert gc.isenabled()
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        canvas = pilot.app.screen.query_one(Canvas)
+        await pilot.mouse_down(canvas, offset=canvas.offset_of(6, 6))
+        await drag_to(pilot, canvas, canvas.offset_of(12, 12))
+        assert canvas.stroking and not gc.isenabled()
+        await pilot.mouse_up(canvas, offset=canvas.offset_of(12, 12))
+        await pilot.pause()
+        assert gc.isenabled()
+        await pilot.mouse_down(canvas, offset=canvas.offset_of(6, 6))
+        assert not gc.isenabled()
+        await pilot.press("f5")  # another screen: the Paint screen closes the stroke
+        await pilot.pause()
+        assert not canvas.stroking and gc.isenabled()

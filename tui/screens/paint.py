@@ -223,6 +223,14 @@ class PaintScreen(DigitsScreen):
                 return
         super()._handle_mouse_move(event)
 
+    def update_pointer_shape(self) -> None:
+        """Work out the pointer's shape, except during a stroke: the canvas holds the mouse, so
+        the shape cannot change, and Textual asks after every motion event."""
+        canvas = getattr(self, "_canvas", None)
+        if canvas is not None and canvas.stroking:
+            return
+        super().update_pointer_shape()
+
     def on_mount(self) -> None:
         """Fit the layout, follow the model and the dataset, recognize what is there."""
         self._fit(self.app.size.width, self.app.size.height)
