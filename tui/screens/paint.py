@@ -155,6 +155,8 @@ class PaintScreen(DigitsScreen):
         self._in_flight = False  # a recognition runs in a thread (during a mouse stroke)
         self._generation = 0  # recognitions done here: a thread's older result is not shown
         self._recognizer: ThreadPoolExecutor | None = None  # the thread for strokes' recognitions
+        self._preview_image: np.ndarray | None = None  # the latest result's normalized image
+        self._preview_pending = False  # the preview shows it after the next frame
         self._caption = ""
         self._caption_image: np.ndarray | None = None
         self._want_random = False
@@ -364,8 +366,19 @@ class PaintScreen(DigitsScreen):
         self._update_caption()
 
     def _show(self, probs: np.ndarray | None, image: np.ndarray | None, message: str) -> None:
-        """Update the digit, the confidence text, the bars and the preview."""
-        self.query_one(Preview).set_image(image)
+        """Update the digit, the confidence text, the bars and the preview.
+
+        During a mouse stroke the preview follows a frame later (`_show_preview` after the next
+        refresh): drawn in the same frame as the bars and the texts, its 14 rows (about 3 ms)
+        made that frame the longest of the drag. Outside a stroke it changes at once.
+        """
+        self._preview_image = image
+        if self.canvas.stroking:
+            if not self._preview_pending:
+                self._preview_pending = True
+                self.call_after_refresh(self._show_preview)
+        else:
+            self._show_preview()
         self.query_one(Probabilities).show(probs)
         digit = self.query_one("#digit", GuessDigit)
         if probs is None:
@@ -383,6 +396,11 @@ class PaintScreen(DigitsScreen):
             text = (f"[b]{probs[best] * 100:.1f}%[/b] sure it is a {best}\n"
                     f"[dim]next: {second} ({probs[second] * 100:.1f}%)[/dim]")
         self._set_text("#confidence", text, layout=False)
+
+    def _show_preview(self) -> None:
+        """Show the latest recognition's normalized image in the preview."""
+        self._preview_pending = False
+        self.query_one(Preview).set_image(self._preview_image)
 
     def _set_text(self, selector: str, text: str, layout: bool = True) -> None:
         """Show `text` in the Static `selector`, doing nothing if it is shown already.
