@@ -106,11 +106,11 @@ def evaluate(pixels: np.ndarray, model: Any) -> Recognition:
     elif ink_span(pixels) < MIN_INK_SPAN:
         message = KEEP_DRAWING
     else:
-        image = normalize(pixels)
         try:
+            image = normalize(pixels)
             probs = np.asarray(model.predict_proba(image[None]), dtype=np.float64)[0]
         except Exception as exc:  # noqa: BLE001 - a broken model must not crash painting
-            message = f"Recognition failed: {exc}"
+            message = f"Recognition failed: {exc}"  # (nor end the thread's turns)
     return Recognition(probs, image, message, time.perf_counter() - started)
 
 
