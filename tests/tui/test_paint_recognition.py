@@ -9,7 +9,7 @@ import pytest
 from pilot_helpers import drag_to
 
 from mnist.normalize import normalize
-from tui.screens.paint import SURE_FROM, PaintScreen
+from tui.screens.paint import SURE_FROM, PaintScreen, Recognition
 from tui.widgets.canvas import Canvas
 from tui.widgets.preview import Preview
 from tui.widgets.probabilities import Probabilities
@@ -169,3 +169,31 @@ async def test_digits_filling_the_canvas_edge_to_edge_are_recognized(make_app, t
     assert "" not in shown
     right = sum(s == str(int(label)) for s, label in zip(shown, labels, strict=True))
     assert right >= 91, f"{right}/100 digits filling the canvas recognized"  # measured 94
+
+
+async def test_a_stroke_is_recognized_in_a_thread_and_an_older_result_is_never_shown(make_app):
+    """During a mouse stroke recognition runs in the screen's thread; once the stroke ends the
+    result shown is that of the final ink, and a thread's result for older ink that arrives
+    after a recognition done on the UI thread is dropped."""
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen = pilot.app.screen
+        canvas = screen.query_one(Canvas)
+        await pilot.mouse_down(canvas, offset=canvas.offset_of(4, 8))
+        for row in range(5, 24):
+            await drag_to(pilot, canvas, canvas.offset_of(row, 14))
+        assert screen._recognizer is not None  # the stroke's recognitions went to the thread
+        await pilot.mouse_up(canvas, offset=canvas.offset_of(24, 14))
+        await pilot.pause()
+        final = screen.app.model.predict_proba(normalize(screen.drawing.pixels))[0]
+        assert screen.prediction == str(int(np.argmax(final)))
+        shown, runs = screen.prediction, len(screen.compute_times)
+        other = "0" if shown != "0" else "1"
+        probs = np.full(10, 0.01)
+        probs[int(other)] = 0.91
+        result = Recognition(probs, None, "", 0.0)
+        screen.post_message(PaintScreen.Recognized(screen._generation - 1, None, result))
+        await pilot.pause()
+        assert screen.prediction == shown and len(screen.compute_times) == runs
+        screen.post_message(PaintScreen.Recognized(screen._generation, None, result))
+        await pilot.pause()
+        assert screen.prediction == other and len(screen.compute_times) == runs + 1

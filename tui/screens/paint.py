@@ -11,7 +11,12 @@ Recognition runs after every change of the ink, coalesced: a change schedules on
 with `call_later`, which runs after the messages already queued, so a burst of mouse motion
 events costs one forward pass, not one per event; and once a recognition has run, the next one
 waits for the frame that shows it (a fast drag brings several motion events per frame: measured
-on a 2-core EPYC, frames of 46-51 ms of work held 5-8 recognitions of 2.4 ms each).
+on a 2-core EPYC, frames of 46-51 ms of work held 5-8 recognitions of 2.4 ms each). During a
+mouse stroke, recognition (`evaluate`: normalize + predict_proba, 1-2 ms) runs in the screen's
+own thread, one at a time, and its result comes back as a message, so the frames of a drag do
+not wait for it; the prediction may then lag the ink by a frame or two. When the stroke ends,
+the final ink is recognized on the UI thread if a thread's recognition is still running, so
+what is shown after a stroke is always for the final ink.
 `latencies` keeps, for the last recognitions, the seconds from the earliest pending change to
 the updated prediction widgets; `compute_times` the seconds spent in normalize + predict_proba.
 """
@@ -20,24 +25,30 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from rich.style import Style
-from textual import events
+from textual import errors, events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
-from textual.widgets import Digits, Static
+from textual.message import Message
+from textual.widgets import Static
 
 from mnist.drawing import Drawing
 from mnist.normalize import MIN_INK_SPAN, ink_span, is_blank, normalize
 from network.registry import name_of
+from tui.compositor import BandedCompositor
 from tui.screens.base import DigitsScreen
 from tui.widgets.canvas import Canvas
+from tui.widgets.guess import GuessDigit
 from tui.widgets.preview import Preview
 from tui.widgets.probabilities import Probabilities
+from tui.widgets.status import StatusLine
 
 FULL_CANVAS_SIZE = (92, 34)
 """Smallest terminal (columns, rows) that gets the full-scale grid."""
@@ -64,6 +75,43 @@ The network sees the drawing normalized like MNIST: the ink's bounding box scale
 centred by its centre of mass (the preview on the right). A small digit in a corner works too.
 In the compact grid (small terminals) a character cell holds two pixels; without pixel-precise
 mouse reports the upper one is painted, or the lower one when the stroke moves upwards."""
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """What the Paint screen shows for a drawing: the (10,) probabilities and the (28, 28)
+    normalized image (both None when there is no guess), the text to show without a guess,
+    and the seconds normalize + predict took."""
+
+    probs: np.ndarray | None
+    image: np.ndarray | None
+    message: str
+    seconds: float
+
+
+def evaluate(pixels: np.ndarray, model: Any) -> Recognition:
+    """Recognize the (28, 28) uint8 drawing `pixels` with `model` (None: no model loaded).
+
+    Touches no widget, so it runs in a thread as well as on the UI thread (the model's predict
+    path is safe from several threads). A dab or a short line (ink spanning fewer than
+    MIN_INK_SPAN pixels) gets no guess, a blank canvas the hint.
+    """
+    started = time.perf_counter()
+    probs = image = None
+    message = HINT
+    if model is None:
+        message = "No model loaded."
+    elif is_blank(pixels):
+        pass
+    elif ink_span(pixels) < MIN_INK_SPAN:
+        message = KEEP_DRAWING
+    else:
+        try:
+            image = normalize(pixels)
+            probs = np.asarray(model.predict_proba(image[None]), dtype=np.float64)[0]
+        except Exception as exc:  # noqa: BLE001 - a broken model must not crash painting
+            message = f"Recognition failed: {exc}"  # (nor end the thread's turns)
+    return Recognition(probs, image, message, time.perf_counter() - started)
 
 
 class PaintScreen(DigitsScreen):
@@ -97,12 +145,18 @@ class PaintScreen(DigitsScreen):
     def __init__(self) -> None:
         """A blank drawing; recognition statistics start empty."""
         super().__init__()
+        self._compositor = BandedCompositor()  # a frame renders only the lines that changed
         self.drawing = Drawing()
         self.latencies: deque[float] = deque(maxlen=2000)
         self.compute_times: deque[float] = deque(maxlen=2000)
         self._pending_since: float | None = None
         self._recognition_scheduled = False
         self._recognized_since_frame = False  # at most one recognition per frame in a drag
+        self._in_flight = False  # a recognition runs in a thread (during a mouse stroke)
+        self._generation = 0  # recognitions done here: a thread's older result is not shown
+        self._recognizer: ThreadPoolExecutor | None = None  # the thread for strokes' recognitions
+        self._preview_image: np.ndarray | None = None  # the latest result's normalized image
+        self._preview_pending = False  # the preview shows it after the next frame
         self._caption = ""
         self._caption_image: np.ndarray | None = None
         self._want_random = False
@@ -119,7 +173,7 @@ class PaintScreen(DigitsScreen):
         """
         full = self._full_scale(*self.app.size)
         self.set_class(full, "-full-canvas", update=False)
-        canvas = Canvas(self.drawing, id="canvas")
+        canvas = self._canvas = Canvas(self.drawing, id="canvas")
         canvas.set_compact(not full)
         with Horizontal(id="paint-main"):
             with Vertical(id="canvas-pane"):
@@ -127,17 +181,17 @@ class PaintScreen(DigitsScreen):
                 yield Static(id="caption")
             with Vertical(id="result-pane"):
                 with Horizontal(id="prediction"):
-                    yield Digits("", id="digit")
+                    yield GuessDigit("", id="digit")
                     yield Static(HINT, id="confidence")
                 with Horizontal(id="details"):
                     yield Probabilities(id="bars")
                     yield Preview(title="what the network sees", id="preview")
-        yield Static(id="status")
+        yield StatusLine(id="status")
 
     @property
     def canvas(self) -> Canvas:
         """The paint grid."""
-        return self.query_one(Canvas)
+        return self._canvas  # kept: a query per motion event cost more than the rest of it
 
     def get_style_at(self, x: int, y: int) -> Style:
         """The style under (x, y); none while the canvas holds the mouse (a stroke).
@@ -150,6 +204,34 @@ class PaintScreen(DigitsScreen):
         if isinstance(self.app.mouse_captured, Canvas):
             return Style.null()
         return super().get_style_at(x, y)
+
+    def _handle_mouse_move(self, event: events.MouseMove) -> None:
+        """Hand a motion event of a stroke straight to the canvas.
+
+        Textual's handling of each motion event also works out the widget under the pointer,
+        its pointer shape, its hover style and its tooltip: about 0.2 ms an event, none of which
+        can change while the canvas holds the mouse for a stroke.
+        """
+        canvas = self.app.mouse_captured
+        if isinstance(canvas, Canvas) and canvas.stroking and canvas.screen is self:
+            try:
+                region = self.find_widget(canvas).region
+            except errors.NoWidget:
+                pass
+            else:
+                mouse_event = self._translate_mouse_move_event(event, canvas, region)
+                mouse_event._set_forwarded()
+                canvas._forward_event(mouse_event)
+                return
+        super()._handle_mouse_move(event)
+
+    def update_pointer_shape(self) -> None:
+        """Work out the pointer's shape, except during a stroke: the canvas holds the mouse, so
+        the shape cannot change, and Textual asks after every motion event."""
+        canvas = getattr(self, "_canvas", None)
+        if canvas is not None and canvas.stroking:
+            return
+        super().update_pointer_shape()
 
     def on_mount(self) -> None:
         """Fit the layout, follow the model and the dataset, recognize what is there."""
@@ -181,11 +263,25 @@ class PaintScreen(DigitsScreen):
         self._keep_pending = False
 
     # -- recognition -----------------------------------------------------------------------------
+    @dataclass
+    class Recognized(Message):
+        """A recognition run in a thread during a stroke has finished."""
+
+        generation: int  #: the screen's `_generation` when it started
+        since: float | None  #: the earliest change it covers (perf_counter), if any
+        result: Recognition
+
     def on_canvas_changed(self, message: Canvas.Changed) -> None:
         """The ink changed: schedule one recognition for all changes queued so far."""
         if self._pending_since is None or message.when < self._pending_since:
             self._pending_since = message.when
         self._schedule_recognition()
+
+    def on_canvas_stroke_ended(self, message: Canvas.StrokeEnded) -> None:
+        """A mouse stroke ended: if a recognition is still running in its thread, recognize the
+        ink as it is now, so that what is shown once the stroke is over is for the final ink."""
+        if self._in_flight:
+            self.recognize()
 
     def _schedule_recognition(self) -> None:
         """Run `recognize` once for the changes made meanwhile: after the messages already
@@ -198,58 +294,100 @@ class PaintScreen(DigitsScreen):
                 self.call_later(self._recognize_if_due)
 
     def _recognize_if_due(self) -> None:
-        """Recognize, unless something that needed the result did it already."""
-        if self._recognition_scheduled:
+        """Recognize, unless something that needed the result did it already: during a mouse
+        stroke in a thread (one at a time; the next starts when its result is in), otherwise
+        right here."""
+        if not self._recognition_scheduled:
+            return
+        if not self.canvas.stroking:
             self.recognize()
+        elif not self._in_flight:
+            self._recognition_scheduled = False
+            self._in_flight = True
+            since, self._pending_since = self._pending_since, None
+            self._recognize_in_thread(self.drawing.pixels.copy(), getattr(self.app, "model", None),
+                                      self._generation, since)
+
+    def _recognize_in_thread(self, pixels: np.ndarray, model: Any, generation: int,
+                             since: float | None) -> None:
+        """`evaluate` (28, 28) `pixels` with `model` in the screen's recognition thread; the
+        result comes back as a `Recognized` message.
+
+        One long-lived thread rather than a Textual worker per recognition: starting a worker
+        (a new thread, its state messages) took about 2 ms of the UI thread each time, more than
+        the recognition it moved away.
+        """
+        if self._recognizer is None:
+            self._recognizer = ThreadPoolExecutor(1, thread_name_prefix="paint-recognition")
+        post, message = self.post_message, self.Recognized
+
+        def run() -> None:
+            post(message(generation, since, evaluate(pixels, model)))
+
+        self._recognizer.submit(run)
+
+    def on_unmount(self) -> None:
+        """Stop the recognition thread (a result still coming is dropped with the screen)."""
+        if self._recognizer is not None:
+            self._recognizer.shutdown(wait=False, cancel_futures=True)
+            self._recognizer = None
+
+    def on_paint_screen_recognized(self, message: Recognized) -> None:
+        """A thread's result: show it unless the screen recognized newer ink meanwhile; start
+        the next one if the ink changed while it ran."""
+        self._in_flight = False
+        if message.generation != self._generation:  # outdated by a recognition done here
+            return
+        self._show_result(message.result, message.since)
+        if self._recognition_scheduled:
+            self.call_after_refresh(self._recognize_if_due)
 
     def _frame_shown(self) -> None:
         """A frame was drawn since the last recognition."""
         self._recognized_since_frame = False
 
     def recognize(self) -> None:
-        """Normalize the drawing, run the active model, and show the result."""
+        """Normalize the drawing, run the active model, and show the result (here, now: a
+        result a thread brings later for older ink is not shown)."""
         self._recognition_scheduled = False
+        self._generation += 1
+        since, self._pending_since = self._pending_since, None
+        self._show_result(evaluate(self.drawing.pixels, getattr(self.app, "model", None)), since)
+
+    def _show_result(self, result: Recognition, since: float | None) -> None:
+        """Show a recognition's result; `since`: the earliest change it covers."""
         if not self._recognized_since_frame:
             self._recognized_since_frame = True
             self.call_after_refresh(self._frame_shown)
-        started = time.perf_counter()
-        pixels = self.drawing.pixels
-        model = getattr(self.app, "model", None)
-        probs = None
-        message = HINT
-        if model is None:
-            image, message = None, "No model loaded."
-        elif is_blank(pixels):
-            image = None
-        elif ink_span(pixels) < MIN_INK_SPAN:
-            image, message = None, KEEP_DRAWING
-        else:
-            image = normalize(pixels)
-            try:
-                probs = np.asarray(model.predict_proba(image[None]), dtype=np.float64)[0]
-            except Exception as exc:  # noqa: BLE001 - a broken model must not crash painting
-                message = f"Recognition failed: {exc}"
-        self.compute_times.append(time.perf_counter() - started)
-        self._show(probs, image, message)
-        if self._pending_since is not None:
-            self.latencies.append(time.perf_counter() - self._pending_since)
-            self._pending_since = None
+        self.compute_times.append(result.seconds)
+        self._show(result.probs, result.image, result.message)
+        if since is not None:
+            self.latencies.append(time.perf_counter() - since)
         self._update_caption()
 
     def _show(self, probs: np.ndarray | None, image: np.ndarray | None, message: str) -> None:
-        """Update the digit, the confidence text, the bars and the preview."""
-        self.query_one(Preview).set_image(image)
+        """Update the digit, the confidence text, the bars and the preview.
+
+        During a mouse stroke the preview follows a frame later (`_show_preview` after the next
+        refresh): drawn in the same frame as the bars and the texts, its 14 rows (about 3 ms)
+        made that frame the longest of the drag. Outside a stroke it changes at once.
+        """
+        self._preview_image = image
+        if self.canvas.stroking:
+            if not self._preview_pending:
+                self._preview_pending = True
+                self.call_after_refresh(self._show_preview)
+        else:
+            self._show_preview()
         self.query_one(Probabilities).show(probs)
-        digit = self.query_one("#digit", Digits)
+        digit = self.query_one("#digit", GuessDigit)
         if probs is None:
-            if digit.value:
-                digit.update("")
+            digit.update("")
             self._set_text("#confidence", message, layout=False)
             return
         order = np.argsort(-probs, kind="stable")  # equal ones (often 0.0) in digit order
         best, second = int(order[0]), int(order[1])
-        if digit.value != str(best):  # an update repaints (and may lay out) even when equal
-            digit.update(str(best))
+        digit.update(str(best))
         if probs[best] < SURE_FROM:
             text = (f"[b]not sure: {best} or {second}?[/b]\n"
                     f"[dim]{best} ({probs[best] * 100:.1f}%), {second} "
@@ -259,10 +397,15 @@ class PaintScreen(DigitsScreen):
                     f"[dim]next: {second} ({probs[second] * 100:.1f}%)[/dim]")
         self._set_text("#confidence", text, layout=False)
 
+    def _show_preview(self) -> None:
+        """Show the latest recognition's normalized image in the preview."""
+        self._preview_pending = False
+        self.query_one(Preview).set_image(self._preview_image)
+
     def _set_text(self, selector: str, text: str, layout: bool = True) -> None:
         """Show `text` in the Static `selector`, doing nothing if it is shown already.
 
-        `layout=False` for the fixed-size ones (confidence, status): a Static's update otherwise
+        `layout=False` for the fixed-size ones (the confidence): a Static's update otherwise
         lays out the whole screen again, which measured 18 ms a frame during a fast drag and
         delayed what the drag drew by up to 75 ms.
         """
@@ -273,7 +416,7 @@ class PaintScreen(DigitsScreen):
     @property
     def prediction(self) -> str:
         """The digit shown as the guess ("" when there is none)."""
-        return self.query_one("#digit", Digits).value
+        return self.query_one("#digit", GuessDigit).value
 
     # -- status and caption ----------------------------------------------------------------------
     def on_canvas_tool_changed(self, message: Canvas.ToolChanged) -> None:
@@ -315,13 +458,12 @@ class PaintScreen(DigitsScreen):
         """Brush, pen, tool, cursor, and the active model."""
         canvas = self.canvas
         row, col = canvas.cursor
-        tool = "[b $error]eraser[/]" if canvas.eraser else "paint"
-        pen = "[b $success]pen down[/]" if canvas.pen_down else "pen up"
-        self._set_text(
-            "#status",
-            f"brush {self.drawing.brush_size} · {tool} · {pen} · cursor {row},{col}"
-            f" │ {escape(self.model_label())}",  # model metadata: outside text
-            layout=False,
+        self.query_one("#status", StatusLine).show(
+            (f"brush {self.drawing.brush_size} · ", None),
+            ("eraser", "status-line--alert") if canvas.eraser else ("paint", None),
+            (" · ", None),
+            ("pen down", "status-line--on") if canvas.pen_down else ("pen up", None),
+            (f" · cursor {row},{col} │ {self.model_label()}", None),  # plain: never markup
         )
 
     def _update_caption(self) -> None:

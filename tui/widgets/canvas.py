@@ -24,6 +24,11 @@ changed cells (`refresh(Region)`) and post `Canvas.Changed` to the screen; tool 
 `ToolChanged`, once for all the changes made while handling the messages already queued (a
 fast drag moves the cursor with every motion event; the status line needs the last place).
 
+Python's automatic garbage collection is off while a mouse stroke is open (and back on when it
+ends, however it ends): its full collections took 30 ms, two of them in a 500-event drag, each
+holding a frame for two; the objects a stroke leaves are freed by reference counting, and the
+collector finds the rest after the stroke.
+
 A burst of queued motion events (a fast drag on a slow or busy machine) is drawn segment by
 segment, but the screen must not freeze meanwhile: once the ink has changed for `FRAME_EVERY`
 seconds without a frame showing it, the canvas waits for the screen to refresh (which also lets
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import time
 
@@ -49,9 +55,11 @@ from mnist import SIDE as SIZE
 from mnist.drawing import Box, Drawing
 from tui.widgets.preview import GUIDE, GreyPalette, GreyPaletteMixin, image_strip
 
-FRAME_EVERY = 0.03
-"""Seconds of drawing without a frame after which the canvas lets the screen refresh: with the
-refresh itself, a burst shows a frame at least every 50 ms."""
+FRAME_EVERY = 0.015
+"""Seconds of drawing without a frame after which the canvas lets the screen refresh: with
+Textual forwarding the events meanwhile and the refresh itself, a burst shows a frame after at
+most 50 ms of work (measured on a busy 2-core machine, 500 queued events: longest frame work
+38-42 ms at 15 ms here, 40-56 ms at 20 ms, 50-70 ms at 30 ms)."""
 
 REFRESH_WAIT = 0.25
 """The longest the canvas waits for that refresh (seconds)."""
@@ -60,8 +68,10 @@ _GUIDE_MASK = np.zeros((SIZE, SIZE), dtype=bool)
 _GUIDE_MASK[4:24, 4:24] = True  # the central 20x20 area where MNIST digits live
 
 
-class _CanvasMessage(Message):
-    """A message about `canvas`."""
+class _CanvasMessage(Message, bubble=False):
+    """A message about `canvas`, for the screen only (posted to it directly, see `Canvas._post`;
+    not bubbled on to the app, which has no use for it: each message the app dispatches costs
+    it a walk of its class hierarchy, and a drag posts one or two per motion event)."""
 
     def __init__(self, canvas: Canvas) -> None:
         """Record the canvas."""
@@ -98,6 +108,9 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
     class ToolChanged(_CanvasMessage):
         """The cursor, pen, eraser or brush size of `canvas` changed."""
 
+    class StrokeEnded(_CanvasMessage):
+        """A mouse stroke of `canvas` ended (released, lost, or closed)."""
+
     class Changed(_CanvasMessage):
         """The ink changed: `box` bounds the changed pixels; `when` is its perf_counter time."""
 
@@ -116,6 +129,7 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         self.pen_down = False
         self.eraser = False
         self._stroking = False  # a mouse stroke is open
+        self._gc_held = False  # automatic garbage collection is off for this stroke
         self._stroke_erase = False
         self._cell_y: int | None = None  # compact mode: last terminal row of the stroke
         self._half = 0
@@ -124,6 +138,11 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         self._tool_pending = False  # a ToolChanged is scheduled
         self._unshown_since: float | None = None  # first change no frame has shown yet
         self.border_title = "28×28"
+
+    @property
+    def stroking(self) -> bool:
+        """A mouse stroke is open (the canvas holds the mouse)."""
+        return self._stroking
 
     # -- geometry --------------------------------------------------------------------------------
     def set_compact(self, compact: bool) -> None:
@@ -172,11 +191,13 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         if self.is_attached:
             self.screen.post_message(message)
 
-    def _changed(self, box: Box | None) -> None:
-        """After a Drawing call: repaint the changed cells and tell the screen."""
+    def _changed(self, box: Box | None, repaint: bool = True) -> None:
+        """After a Drawing call: repaint the changed cells (unless the caller did) and tell the
+        screen."""
         if box is not None:
             now = time.perf_counter()
-            self._repaint(box)
+            if repaint:
+                self._repaint(box)
             self._post(self.Changed(self, box, now))
             if self._unshown_since is None and self.is_attached:
                 self._unshown_since = now
@@ -200,9 +221,11 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         row, col = self.cursor
         self._repaint(Box(row, col, row + 1, col + 1))
 
-    def _tool_changed(self) -> None:
-        """Repaint the cursor and announce the change, once for the messages already queued."""
-        self._repaint_cursor()
+    def _tool_changed(self, repaint: bool = True) -> None:
+        """Repaint the cursor (unless the caller did) and announce the change, once for the
+        messages already queued."""
+        if repaint:
+            self._repaint_cursor()
         if not self._tool_pending:
             self._tool_pending = True
             self.call_later(self._announce_tool)
@@ -297,11 +320,24 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         return 2 * cell + half, math.floor(x)
 
     def _stroke_to(self, event: events.MouseEvent) -> None:
-        """Extend the open mouse stroke to the pointer; the cursor follows on the grid."""
+        """Extend the open mouse stroke to the pointer; the cursor follows on the grid.
+
+        One repaint for the new ink and the cursor's old and new cells together (they touch):
+        each region repainted is one more for the screen's next frame to go through.
+        """
         row, col = self._pixel_at(event)
-        self._changed(self.drawing.line_to(row, col, erase=self._stroke_erase))
-        if 0 <= row < SIZE and 0 <= col < SIZE:
-            self._set_cursor(row, col)
+        box = self.drawing.line_to(row, col, erase=self._stroke_erase)
+        old = self.cursor
+        moved = 0 <= row < SIZE and 0 <= col < SIZE and (row, col) != old
+        if moved:
+            cells = Box(min(old[0], row), min(old[1], col), max(old[0], row) + 1,
+                        max(old[1], col) + 1)
+            self.cursor = (row, col)
+            self._repaint(cells.union(box))
+            self._changed(box, repaint=False)
+            self._tool_changed(repaint=False)
+        else:
+            self._changed(box)
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         """Left button paints (or erases with the eraser on), right button erases."""
@@ -311,6 +347,8 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         self.end_stroke()  # its release was lost (outside the terminal): it ends here
         self._settle()
         self._stroking = True
+        self._gc_held = gc.isenabled()  # no automatic collection until the stroke ends
+        gc.disable()
         self._stroke_erase = event.button == 3 or self.eraser
         self._cell_y, self._half = None, 0
         self.capture_mouse()
@@ -354,8 +392,12 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         """Close an open mouse stroke (one undo step) and release the mouse."""
         if self._stroking:
             self._stroking = False
+            if self._gc_held:
+                gc.enable()
+                self._gc_held = False
             self.drawing.end_stroke()
             self.release_mouse()
+            self._post(self.StrokeEnded(self))
 
     # -- rendering -------------------------------------------------------------------------------
     def notify_style_update(self) -> None:

@@ -64,8 +64,10 @@ class Probabilities(Widget):
         super().__init__(id=id, classes=classes)
         self._probs: tuple[float, ...] | None = None
         self._top: int | None = None
-        self._strips: dict[int, tuple[tuple[object, ...], Strip]] = {}  # row: (its key, strip)
+        # row: (size, the probabilities it was checked against, its strip, its key)
+        self._strips: dict[int, tuple[Size, object, Strip, tuple[object, ...]]] = {}
         self._styles: tuple[Style, Style, Style] | None = None  # label, bar, top
+        self._keys: tuple[int, list[tuple[object, ...]]] = (-1, [])  # (width, each row's key)
 
     @property
     def probabilities(self) -> tuple[float, ...] | None:
@@ -88,11 +90,12 @@ class Probabilities(Widget):
         before = [self._row_key(digit, width) for digit in range(N_CLASSES)]
         self._probs = value
         self._top = None if value is None else max(range(N_CLASSES), key=value.__getitem__)
-        rows = [digit for digit in range(N_CLASSES) if self._row_key(digit, width) != before[digit]]
-        if rows and width:
+        after = [self._row_key(digit, width) for digit in range(N_CLASSES)]
+        self._keys = (width, after)  # what render_line will draw, worked out once
+        rows = [digit for digit in range(N_CLASSES) if after[digit] != before[digit]]
+        if rows and width:  # just those rows: the rows between them stay as they are
             spacing = self._spacing()
-            top, bottom = rows[0] * spacing, rows[-1] * spacing + 1
-            self.refresh(Region(0, top, width, bottom - top))
+            self.refresh(*(Region(0, digit * spacing, width, 1) for digit in rows))
         elif rows:
             self.refresh()
 
@@ -138,19 +141,49 @@ class Probabilities(Widget):
             event.stop()
             self.post_message(self.Chosen(digit))
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The rows in `crop`, straight from `render_line` (with the app's line filters).
+
+        Textual passes each row through its styles cache to add a border, padding, tint or
+        opacity; this widget has none of these (its rows carry their own styles), so that pass
+        changed nothing but cost 60-100 us a row when a drag changes the bars every frame. With
+        any of them set, Textual's own path is taken.
+        """
+        styles = self.styles
+        if (styles.gutter or styles.tint.a or self.opacity != 1 or styles.text_opacity != 1
+                or styles.has_rule("hatch") or styles.has_rule("outline")):
+            return super().render_lines(crop)
+        filters = self.app.get_line_filters()
+        background = self.background_colors[1]
+        x1, x2 = crop.column_span
+        whole = (x1, x2) == (0, self.size.width)
+        strips = []
+        for y in crop.line_range:
+            strip = self.render_line(y)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            strips.append(strip if whole else strip.crop(x1, x2))
+        return strips
+
     def render_line(self, y: int) -> Strip:
         """Row `y`: the label, the bar and the percentage of one digit (or a spacer row)."""
-        width = self.size.width
+        size = self.size
+        width = size.width
+        cached = self._strips.get(y)
+        if cached is not None and cached[0] == size and cached[1] is self._probs:
+            return cached[2]  # nothing shown on this row changed since it was drawn
         spacing = self._spacing()
         digit, gap = divmod(y, spacing)
         if gap or digit >= N_CLASSES:
             return Strip.blank(width)
-        key = (width, spacing, self._row_key(digit, width))
-        cached = self._strips.get(y)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        strip = self._render_row(digit, width)
-        self._strips[y] = (key, strip)
+        keys = self._keys
+        key = (width, spacing,
+               keys[1][digit] if keys[0] == width else self._row_key(digit, width))
+        if cached is not None and cached[3] == key:
+            strip = cached[2]
+        else:
+            strip = self._render_row(digit, width)
+        self._strips[y] = (size, self._probs, strip, key)
         return strip
 
     def _render_row(self, digit: int, width: int) -> Strip:
