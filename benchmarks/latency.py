@@ -3,9 +3,11 @@
     python benchmarks/latency.py [--quick]
 
 1. Canvas to probabilities: what the Paint screen does after each change of the ink --
-   `mnist.normalize.normalize(pixels)` then `model.predict_proba(image[None])` with the shipped
-   model -- on canvas images (MNIST test digits as drawn, and the same digits at half size in a
-   corner, which normalize has to find and scale up), many runs, median and 99th percentile.
+   `mnist.normalize.normalize(pixels)` then `network.recognize.recognize_proba(model,
+   image[None])` (the probabilities averaged over the image and its one-pixel shifts) with the
+   shipped model -- on canvas images (MNIST test digits as drawn, and the same digits at half
+   size in a corner, which normalize has to find and scale up), many runs, median and 99th
+   percentile.
 2. The 10,000 test images scored by `network.evaluate.evaluate`, images per second (median).
 3. A 500-event drag in the real app, headless (`DigitsApp.run_test` with Textual's Pilot):
    `pilot.mouse_down` on the canvas, 500 motion events along a zigzag over the grid,
@@ -63,6 +65,7 @@ from _common import (
 
 from mnist.normalize import normalize
 from network.evaluate import evaluate
+from network.recognize import recognize_proba
 from network.store import load_model, shipped_model_path
 
 FRAME = 1 / 60
@@ -84,14 +87,14 @@ def half_size_in_corner(image: np.ndarray, corner: int) -> np.ndarray:
 
 def canvas_to_probabilities(model: Any, drawings: list[np.ndarray], runs: int
                             ) -> tuple[list[float], list[float], list[float]]:
-    """Seconds per drawing of normalize + predict_proba, and of each part; `runs` drawings."""
+    """Seconds per drawing of normalize + recognize_proba, and of each part; `runs` drawings."""
     total, norm, forward = [], [], []
     for i in range(runs + 50):
         pixels = drawings[i % len(drawings)]
         t0 = time.perf_counter()
         image = normalize(pixels)
         t1 = time.perf_counter()
-        probs = model.predict_proba(image[None])
+        probs = recognize_proba(model, image[None])
         t2 = time.perf_counter()
         assert probs.shape == (1, 10)
         if i >= 50:  # warm-up excluded
@@ -318,12 +321,12 @@ def main() -> None:
 
     print(table(
         ["canvas -> probabilities", "median", "99th pct", "max", f"runs: {runs}"],
-        [["normalize + predict_proba", fmt_seconds(med), fmt_seconds(p99),
+        [["normalize + recognize_proba", fmt_seconds(med), fmt_seconds(p99),
           fmt_seconds(max(total)), f"others busy: {busy1:.2f} cores" if busy1 is not None
           else ""],
          ["  normalize", fmt_seconds(median(norm)), fmt_seconds(percentile(norm, 99)),
           fmt_seconds(max(norm)), ""],
-         ["  predict_proba (forward)", fmt_seconds(median(forward)),
+         ["  recognize_proba (5 forwards)", fmt_seconds(median(forward)),
           fmt_seconds(percentile(forward, 99)), fmt_seconds(max(forward)), ""]]))
     print()
     print(f"test set: {n_test:,} images in {fmt_seconds(median(eval_times))} (median of {reps}): "

@@ -1,12 +1,13 @@
 """Robustness: accuracy on digits that were not made like MNIST's, for every shipped model.
 
-    python benchmarks/robustness.py [--quick] [--model PATH ...] [--shifts]
+    python benchmarks/robustness.py [--quick] [--model PATH ...] [--plain]
 
 One row per model (the shipped ones, then each `--model PATH`, repeatable) and one column per
 test set; each cell is the accuracy over every image of the set (a refused image counts as
 wrong) and how many images were refused. Every image goes through exactly what `digits predict`
 and the Paint canvas do: `mnist.normalize.ink_problem` (refused if blank or all ink), then
-`mnist.normalize.normalize`, then the model's `predict_proba`. The sets (`mnist.variants`):
+`mnist.normalize.normalize`, then `network.recognize.recognize_proba` (the model's
+probabilities averaged over the image and its one-pixel shifts). The sets (`mnist.variants`):
 
 * MNIST test: the 10,000 test digits as they are;
 * cropped tight: each cut to the box of its visible ink (pixels of at least half ink);
@@ -17,10 +18,10 @@ and the Paint canvas do: `mnist.normalize.ink_problem` (refused if blank or all 
 * load_digits: scikit-learn's bundled 1,797 8x8 digits by 43 writers (UCI optdigits), 0..16
   scaled to 0..255; bundled in the scikit-learn package, nothing is downloaded.
 
-`--shifts` adds a row per model scored with `network.recognize.recognize_proba` (the
-probabilities averaged over the image and its one-pixel shifts) in place of `predict_proba`, a
-candidate for the app's pipeline, and prints what that costs the canvas per recognition, as a
-ratio of CPU times (`canvas_cost`); the verdicts stay those of the pipeline the app uses.
+`--plain` adds a row per model scored with the model's own `predict_proba` on the normalized
+image alone (the app's pipeline before the shifts were averaged), and prints what the shifts
+cost the canvas per recognition, as a ratio of CPU times (`canvas_cost`); the verdicts stay
+those of the pipeline the app uses.
 
 None of these sets is ever trained on: they measure generalization. `--quick` uses the first
 1,000 test digits (and all of load_digits). scikit-learn is in the `bench` extra; without it the
@@ -83,9 +84,10 @@ def build_sets(images: np.ndarray, labels: np.ndarray
 
 
 def score(model, images: list[np.ndarray], labels: np.ndarray,
-          shifts: bool = False) -> tuple[float, int]:
-    """(accuracy over all images, refused count): ink_problem, normalize, predict_proba (with
-    `shifts`: `network.recognize.recognize_proba`, averaged over one-pixel shifts, instead)."""
+          shifts: bool = True) -> tuple[float, int]:
+    """(accuracy over all images, refused count): ink_problem, normalize, then
+    `network.recognize.recognize_proba` as the app does (`shifts=False`: the model's own
+    `predict_proba` on the normalized image alone)."""
     inputs, kept = [], []
     for i, image in enumerate(images):
         if ink_problem(image) is None:
@@ -121,9 +123,9 @@ def main() -> None:
     parser = make_parser(__doc__.splitlines()[0])
     parser.add_argument("--model", metavar="PATH", action="append", default=[],
                         help="also score this model file (repeatable)")
-    parser.add_argument("--shifts", action="store_true",
-                        help="also score every model with network.recognize.recognize_proba "
-                             "(averaged over one-pixel shifts), one more row each")
+    parser.add_argument("--plain", action="store_true",
+                        help="also score every model with its own predict_proba, without the "
+                             "one-pixel shifts the app averages over, one more row each")
     args = parser.parse_args()
     shipped = sorted(shipped_model_path().parent.glob("*.npz"))
     models = [(f"shipped {p.stem}", p, True) for p in shipped]
@@ -143,16 +145,16 @@ def main() -> None:
           f"{fmt_seconds(time.perf_counter() - started)}", file=sys.stderr)
 
     results: dict[str, dict[str, tuple[float, int] | None]] = {}
-    rows_of = [(name, model, False) for name, model, _ in loaded]
-    if args.shifts:
-        rows_of += [(f"{name} + shifts", model, True) for name, model, _ in loaded]
+    rows_of = [(name, model, True) for name, model, _ in loaded]
+    if args.plain:
+        rows_of += [(f"{name}, no shifts", model, False) for name, model, _ in loaded]
     for name, model, shifts in rows_of:
         started = time.perf_counter()
         results[name] = {column: (score(model, images, labels, shifts)
                                   if images is not None else None)
                          for column, (images, labels) in sets.items()}
         print(f"scored {name} in {fmt_seconds(time.perf_counter() - started)}", file=sys.stderr)
-    if args.shifts:
+    if args.plain:
         for name, model, _ in loaded:
             plain, shifted = canvas_cost(model, data.test_images[:200])
             print(f"canvas recognition, {name}: {fmt_seconds(plain)} with predict_proba, "

@@ -7,10 +7,9 @@ probabilities of the image moved by one pixel up, down, left and right with thos
 itself evens out where it happens to land. All copies go through ONE `predict_proba` call, so
 the cost is one bigger matrix product, not five calls.
 
-It takes the output of `mnist.normalize.normalize`. It is the one home for this step: for the
-app to use it, `digits predict`, `digits drawings add` and the Paint canvas call it in place of
-`model.predict_proba`, and `benchmarks/robustness.py` scores with it by default; until then
-that benchmark scores it only with `--shifts`, as a candidate.
+It takes the output of `mnist.normalize.normalize`. It is the one home for this step:
+`digits predict`, `digits drawings add`, the Paint canvas and `benchmarks/robustness.py` all call
+it; `digits eval` does not (it scores the model itself on the test images as they are).
 """
 
 from __future__ import annotations

@@ -12,13 +12,15 @@ with `call_later`, which runs after the messages already queued, so a burst of m
 events costs one forward pass, not one per event; and once a recognition has run, the next one
 waits for the frame that shows it (a fast drag brings several motion events per frame: measured
 on a 2-core EPYC, frames of 46-51 ms of work held 5-8 recognitions of 2.4 ms each). During a
-mouse stroke, recognition (`evaluate`: normalize + predict_proba, 1-2 ms) runs in the screen's
+mouse stroke, recognition (`evaluate`: normalize + recognize_proba, 1-2 ms) runs in the screen's
 own thread, one at a time, and its result comes back as a message, so the frames of a drag do
 not wait for it; the prediction may then lag the ink by a frame or two. When the stroke ends,
 the final ink is recognized on the UI thread if a thread's recognition is still running, so
 what is shown after a stroke is always for the final ink.
 `latencies` keeps, for the last recognitions, the seconds from the earliest pending change to
-the updated prediction widgets; `compute_times` the seconds spent in normalize + predict_proba.
+the updated prediction widgets; `compute_times` the seconds spent in normalize +
+recognize_proba (the model's probabilities averaged over the image and its one-pixel shifts,
+`network.recognize`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from textual.widgets import Static
 
 from mnist.drawing import Drawing
 from mnist.normalize import MIN_INK_SPAN, ink_span, is_blank, normalize
+from network.recognize import recognize_proba
 from network.registry import name_of
 from tui.compositor import BandedCompositor
 from tui.screens.base import DigitsScreen
@@ -108,7 +111,7 @@ def evaluate(pixels: np.ndarray, model: Any) -> Recognition:
     else:
         try:
             image = normalize(pixels)
-            probs = np.asarray(model.predict_proba(image[None]), dtype=np.float64)[0]
+            probs = recognize_proba(model, image[None])[0]
         except Exception as exc:  # noqa: BLE001 - a broken model must not crash painting
             message = f"Recognition failed: {exc}"  # (nor end the thread's turns)
     return Recognition(probs, image, message, time.perf_counter() - started)
