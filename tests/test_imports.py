@@ -29,10 +29,12 @@ def test_core_imports_without_textual():
     assert leaked.strip() == "[]"
 
 
-def test_cli_version_does_not_import_textual_or_the_network():
+def test_cli_version_does_not_import_textual_the_network_or_numpy():
+    # Nor does importing the command: `digits` holds NumPy's BLAS threads before NumPy loads.
     code = (
         "import sys; from tui.cli import main; main(['--version']); "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'network')))"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('textual', 'network', 'numpy')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from tui import blas
 from tui.cli import common, data, drawings, evaluate, predict, serve, teach, train
 from tui.errors import one_line_error
 
@@ -45,10 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_app(args: argparse.Namespace) -> int:
     """Start the Textual app (imported only now: it is the slow import), loading the model in a
-    thread meanwhile."""
+    thread meanwhile; NumPy's BLAS has one thread until the first frame (`tui.blas`)."""
+    blas.hold_one_thread()
     loading = common.ModelLoading(args.model)
     from tui.app import run
 
+    blas.numpy_loaded()  # tui.app imports NumPy
     return run(data_dir=args.data_dir, loading=loading)  # `loading` has args.model
 
 
