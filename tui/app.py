@@ -35,7 +35,7 @@ from textual.screen import Screen
 
 from network.model import Model
 from network.registry import set_active, startup_model
-from tui import blas
+from tui import startup
 from tui.screens.base import MIN_HEIGHT, MIN_WIDTH
 from tui.screens.paint import PaintScreen
 from tui.widgets.modal import CommandPalette
@@ -172,11 +172,11 @@ class DigitsApp(App[None]):
 
     def _after_first_frame(self) -> None:
         """Import the screens the first frame did without, freeze the startup objects, and give
-        NumPy's BLAS its usual threads if `digits` held them back (`tui.blas`)."""
+        back what `digits` held until the first frame (`tui.startup`)."""
         for module in LATER_SCREENS:
             importlib.import_module(f"tui.screens.{module}")
         self._freeze_startup_objects()
-        blas.release()
+        startup.release()
 
     def _freeze_startup_objects(self) -> None:
         """Keep what startup made (modules, widgets, the model) out of later garbage collections.

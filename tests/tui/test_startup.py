@@ -1,20 +1,21 @@
-"""`digits` starts NumPy's OpenBLAS with one thread and gives it its usual count after the first
-frame; a thread count the user chose is left alone."""
+"""`digits` starts NumPy's OpenBLAS with one thread and the garbage collector off, and gives both
+back after the first frame; a thread count the user chose is left alone."""
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
 
 import pytest
 
-from tui import blas
+from tui import startup as blas
 
 #: In a fresh process: hold, import NumPy, report the threads and the variable, release, report.
 CHECK = """
 import ctypes, os
-from tui import blas
+from tui import startup as blas
 held = blas.hold_one_thread()
 library = blas._held
 import numpy
@@ -23,7 +24,7 @@ variable = os.environ.get("OPENBLAS_NUM_THREADS")
 if held:
     get = getattr(ctypes.CDLL(str(library)), "scipy_openblas_get_num_threads64_")
     before = get()
-    released = blas.release()
+    released = blas.release_threads()
     print(held, variable, before, released, get(), blas.usual_threads())
 else:
     print(held, variable)
@@ -33,7 +34,7 @@ else:
 #: Only whether it holds, and the variable after (without NumPy: a fast check).
 HOLD = """
 import os
-from tui import blas
+from tui import startup as blas
 print(blas.hold_one_thread(), os.environ.get("OPENBLAS_NUM_THREADS"))
 """
 
@@ -64,4 +65,16 @@ def test_a_thread_count_the_user_chose_is_left_alone(variable):
 
 
 def test_release_without_hold_does_nothing():
-    assert blas.release() is False
+    assert blas.release_threads() is False
+    blas.release()
+    assert gc.isenabled()
+
+
+def test_the_collector_is_off_from_hold_to_release(monkeypatch):
+    monkeypatch.setattr(blas, "hold_one_thread", lambda: False)  # NumPy is loaded here anyway
+    try:
+        blas.hold()
+        assert not gc.isenabled()
+    finally:
+        blas.release()
+    assert gc.isenabled()
