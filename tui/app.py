@@ -136,7 +136,8 @@ class DigitsApp(App[None]):
         self, model: Model, model_path: Path, data_dir: str | None = None, notice: str = ""
     ) -> None:
         super().__init__()
-        self.stylesheet = ReusingStylesheet(variables=self.get_css_variables())
+        # The variables App.__init__ has just worked out from the theme (not generated twice).
+        self.stylesheet = ReusingStylesheet(variables=self.theme_variables)
         self.model = model
         self.model_path = model_path
         self.data_dir = data_dir
