@@ -1,6 +1,7 @@
 """Startup: from launching `digits` until the Paint screen is first drawn, against a minimal app.
 
     python benchmarks/startup.py [--quick] [--runs N]
+    PYTHONPATH=/path/to/other/checkout python benchmarks/startup.py   # that checkout's code
 
 Each run starts a fresh Python process that runs the `digits` command's own entry point
 (`tui.cli.main([])`: argument parsing, importing the app, loading the active model -- the
@@ -131,6 +132,12 @@ report(0)
 """
 
 
+#: Where the children run. `python -c` puts the current folder first on the module path, so a
+#: child started in the project folder imports its `tui` even with another checkout first on
+#: PYTHONPATH (comparing two versions that way measured the same code twice); from here, the
+#: installed package (or PYTHONPATH) decides.
+CHILD_DIR = tempfile.gettempdir()
+
 #: What each child's run measured besides the time to its first frame (see `one_run`).
 DETAILS = ("run", "cpu", "run_cpu")
 
@@ -145,7 +152,7 @@ def one_run(child: str, env: dict[str, str],
     """
     t0 = time.time()
     proc = subprocess.run([sys.executable, "-c", child, repr(t0)], capture_output=True,
-                          text=True, env=env, check=False)
+                          text=True, env=env, cwd=CHILD_DIR, check=False)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             result = json.loads(line[len("RESULT "):])
@@ -162,7 +169,7 @@ def import_breakdown(env: dict[str, str]) -> tuple[list[tuple[str, float]], floa
     """[(top-level package, self seconds)] of one digits start under -X importtime, biggest
     first, and the total of all imports."""
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", DIGITS, repr(time.time())],
-                          capture_output=True, text=True, env=env, check=False)
+                          capture_output=True, text=True, env=env, cwd=CHILD_DIR, check=False)
     by_package: dict[str, float] = defaultdict(float)
     total = 0.0
     for line in proc.stderr.splitlines():
