@@ -1,12 +1,12 @@
 """What `digits` holds back until the Paint screen's first frame: NumPy's BLAS threads and
 Python's garbage collector. `hold()` before NumPy is imported, `release()` after that frame.
 
-The garbage collector: starting the app allocates hundreds of thousands of objects (Textual's
+The garbage collector: starting the app allocates a great many objects (Textual's
 and NumPy's modules, the styles, the widgets) and frees few of them, yet every 700 allocations
 set off a collection, and the older generations' collections walk ever more objects: traced in
-one start on a 2-core EPYC (load average 4), 155 young and 14 middle collections took 90-120 ms
-before the first frame. Collecting is switched off from `hold()` to `release()`; the app then
-collects once and freezes what start-up made (`DigitsApp._freeze_startup_objects`).
+starts on a 2-core EPYC (load average 4), 154 young, 14 middle and one full collection took
+150-210 ms before the first frame. Collecting is switched off from `hold()` to `release()`;
+the app then collects once and freezes what start-up made (`DigitsApp._freeze_startup_objects`).
 
 NumPy's OpenBLAS starts with one thread while the app starts, and gets its usual count after.
 Loading OpenBLAS with more than one thread starts its worker threads at once, and each worker

@@ -58,7 +58,8 @@ def app_arguments(argv: Sequence[str]) -> argparse.Namespace | None:
     subcommand, --help, or something to report, for the full parser).
 
     Starting the app then imports none of the subcommands' modules and builds none of their
-    parsers (measured 40-50 ms of CPU time before the first frame). An error in the app's
+    parsers (importing them and building their parsers measured 40-50 ms of CPU time
+    before the first frame). An error in the app's
     options (`--model` without a path) is reported as the full parser reports it.
     """
     parser = common.Parser(prog="digits", add_help=False)
