@@ -78,3 +78,11 @@ def test_the_collector_is_off_from_hold_to_release(monkeypatch):
     finally:
         blas.release()
     assert gc.isenabled()
+
+
+def test_a_model_that_does_not_load_leaves_the_collector_on(tmp_path, capsys):
+    from tui.cli import main
+
+    assert main(["--model", str(tmp_path / "missing.npz")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert gc.isenabled()

@@ -73,11 +73,14 @@ def run_app(args: argparse.Namespace) -> int:
     thread meanwhile; NumPy's BLAS threads and the garbage collector held until the first frame
     (`tui.startup`)."""
     startup.hold()
-    loading = common.ModelLoading(args.model)
-    from tui.app import run
+    try:
+        loading = common.ModelLoading(args.model)
+        from tui.app import run
 
-    startup.numpy_loaded()  # tui.app imports NumPy
-    return run(data_dir=args.data_dir, loading=loading)  # `loading` has args.model
+        startup.numpy_loaded()  # tui.app imports NumPy
+        return run(data_dir=args.data_dir, loading=loading)  # `loading` has args.model
+    finally:
+        startup.release()  # done after the first frame, unless the app stopped before it
 
 
 def main(argv: Sequence[str] | None = None) -> int:
