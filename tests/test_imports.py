@@ -29,11 +29,26 @@ def test_core_imports_without_textual():
     assert leaked.strip() == "[]"
 
 
-def test_cli_version_does_not_import_textual_or_the_network():
+def test_cli_version_does_not_import_textual_the_network_or_numpy():
+    # Nor does importing the command: `digits` holds NumPy's BLAS threads before NumPy loads.
     code = (
         "import sys; from tui.cli import main; main(['--version']); "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'network')))"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('textual', 'network', 'numpy')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_starting_the_app_parses_its_options_without_the_subcommands():
+    code = (
+        "import sys; from tui.cli import app_arguments; "
+        "args = app_arguments(['--model', 'm.npz', '--data-dir', 'd']); "
+        "print(args.model, args.data_dir, app_arguments(['data', 'status']), "
+        "app_arguments(['--help']), "
+        "sorted(m for m in sys.modules if m.startswith('tui.cli.') and m != 'tui.cli.common'))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "m.npz d None None []"

@@ -35,6 +35,7 @@ from textual.screen import Screen
 
 from network.model import Model
 from network.registry import set_active, startup_model
+from tui import startup
 from tui.screens.base import MIN_HEIGHT, MIN_WIDTH
 from tui.screens.paint import PaintScreen
 from tui.widgets.modal import CommandPalette
@@ -135,7 +136,8 @@ class DigitsApp(App[None]):
         self, model: Model, model_path: Path, data_dir: str | None = None, notice: str = ""
     ) -> None:
         super().__init__()
-        self.stylesheet = ReusingStylesheet(variables=self.get_css_variables())
+        # The variables App.__init__ has just worked out from the theme (not generated twice).
+        self.stylesheet = ReusingStylesheet(variables=self.theme_variables)
         self.model = model
         self.model_path = model_path
         self.data_dir = data_dir
@@ -170,10 +172,12 @@ class DigitsApp(App[None]):
                 self._slice_start = time.perf_counter()
 
     def _after_first_frame(self) -> None:
-        """Import the screens the first frame did without, then freeze the startup objects."""
+        """Import the screens the first frame did without, freeze the startup objects, and give
+        back what `digits` held until the first frame (`tui.startup`)."""
         for module in LATER_SCREENS:
             importlib.import_module(f"tui.screens.{module}")
         self._freeze_startup_objects()
+        startup.release()
 
     def _freeze_startup_objects(self) -> None:
         """Keep what startup made (modules, widgets, the model) out of later garbage collections.

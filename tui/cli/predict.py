@@ -17,10 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from tui.cli.common import load_model_for_cli
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,6 +61,8 @@ BATCH = 512
 
 def run(args: argparse.Namespace) -> int:
     """Read every file, normalize its images, classify them in batches, print as they come."""
+    import numpy as np  # here: `digits` (the app) imports the subcommands too, and NumPy later
+
     from mnist.errors import MnistError
     from mnist.fileio import printable
     from mnist.imagefile import iter_images
@@ -107,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _print(args: argparse.Namespace, path: str, index: int | None, probs: np.ndarray) -> None:
     """One image's line: text, or a strict JSON object."""
+    import numpy as np
+
     order = np.argsort(probs)[::-1]
     digit, confidence = int(order[0]), float(probs[order[0]])
     if args.json:
