@@ -73,8 +73,9 @@ def test_crops_to_the_ink_box(tmp_path, capsys, sample):
     npy = _accuracy(_predict(capsys, _each(tmp_path, crops, ".npy", np.save)), labels)
     dark = _accuracy(_predict(capsys, _each(tmp_path, crops, ".pgm", write_pgm)), labels)
     light = _accuracy(_predict(capsys, _each(tmp_path, crops, "l.pgm", _pgm_light_ink)), labels)
-    # measured: npy 99.67% (299 of 300), both PGMs 99.33% (298)
-    assert npy >= 0.985 and dark >= 0.98 and light >= 0.98
+    # measured: 99.33% (298 of 300) in all three (the shipped model of 2026-11-29 evening,
+    # with the one-pixel shifts averaged)
+    assert npy >= 0.983 and dark >= 0.983 and light >= 0.983
 
 
 def test_crops_stretched_to_16x16_and_binarized(tmp_path, capsys, sample):
@@ -97,8 +98,10 @@ def test_crops_stretched_to_16x16_and_binarized(tmp_path, capsys, sample):
     light = _accuracy(
         _predict(capsys, _each(tmp_path, boxes * 255.0, "l.pgm", _pgm_light_ink)), labels
     )
-    # measured: 95.99% (287 of 299) in all four readers; the misses are mostly stretched 1s
-    assert min(npy, art, dark, light) >= 0.945
+    # measured: .npy and text art 98.33% (294 of 299), both PGMs 97.32% (291; their levels
+    # are rounded to whole numbers); the model shipped before, trained without stretching narrow
+    # digits to fill their box, gave 95.99% (287) in all four, the misses mostly stretched 1s
+    assert min(npy, art, dark, light) >= 0.963
 
 
 def test_8x8_downsamples(tmp_path, capsys, sample):
@@ -108,6 +111,5 @@ def test_8x8_downsamples(tmp_path, capsys, sample):
     npy = _accuracy(_predict(capsys, [tmp_path / "stack.npy"]), labels)
     dark = _accuracy(_predict(capsys, _each(tmp_path, small, ".pgm", write_pgm)), labels)
     light = _accuracy(_predict(capsys, _each(tmp_path, small, "l.pgm", _pgm_light_ink)), labels)
-    # measured: 99.67% (299 of 300) in all three (with linear enlargement, before the cubic
-    # B-spline for small sources: the PGMs, rounded to whole levels, 100%)
+    # measured: 99.67% (299 of 300) in all three
     assert npy >= 0.985 and dark >= 0.985 and light >= 0.985

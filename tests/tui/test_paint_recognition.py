@@ -9,6 +9,7 @@ import pytest
 from pilot_helpers import drag_to
 
 from mnist.normalize import normalize
+from network.recognize import recognize_proba
 from tui.screens.paint import SURE_FROM, PaintScreen, Recognition
 from tui.widgets.canvas import Canvas
 from tui.widgets.preview import Preview
@@ -102,7 +103,7 @@ async def test_a_stroke_is_recognized_as_it_is_drawn(make_app):
         await pilot.mouse_up(canvas, offset=canvas.offset_of(24, 24))
         await pilot.pause()
         assert len(screen.latencies) >= 10 and len(screen.compute_times) >= 10
-        expected = screen.app.model.predict_proba(normalize(screen.drawing.pixels))[0]
+        expected = recognize_proba(screen.app.model, normalize(screen.drawing.pixels)[None])[0]
         assert screen.prediction == str(int(np.argmax(expected)))
 
 
@@ -184,7 +185,7 @@ async def test_a_stroke_is_recognized_in_a_thread_and_an_older_result_is_never_s
         assert screen._recognizer is not None  # the stroke's recognitions went to the thread
         await pilot.mouse_up(canvas, offset=canvas.offset_of(24, 14))
         await pilot.pause()
-        final = screen.app.model.predict_proba(normalize(screen.drawing.pixels))[0]
+        final = recognize_proba(screen.app.model, normalize(screen.drawing.pixels)[None])[0]
         assert screen.prediction == str(int(np.argmax(final)))
         shown, runs = screen.prediction, len(screen.compute_times)
         other = "0" if shown != "0" else "1"

@@ -75,6 +75,7 @@ def run_add(args: argparse.Namespace) -> int:
     from mnist.normalize import ink_problem, normalize
     from network.drawings import MAX_DRAWINGS, add_drawings
     from network.errors import ModelError
+    from network.recognize import recognize_proba
     from tui.cli.common import load_model_for_cli
 
     images: list[np.ndarray] = []
@@ -100,7 +101,7 @@ def run_add(args: argparse.Namespace) -> int:
     if images:
         try:  # the guess of the model the app would use, as the Paint screen records it
             model, _ = load_model_for_cli(None)
-            guesses = np.argmax(model.predict_proba(np.stack([normalize(i) for i in images])),
+            guesses = np.argmax(recognize_proba(model, np.stack([normalize(i) for i in images])),
                                 axis=1).tolist()
         except (ModelError, MnistError):
             guesses = [None] * len(images)

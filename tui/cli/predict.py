@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from mnist.fileio import printable
     from mnist.imagefile import iter_images
     from mnist.normalize import ink_problem, normalize
+    from network.recognize import recognize_proba
 
     model, _ = load_model_for_cli(args.model)
     batch: list[tuple[str, int | None, np.ndarray]] = []
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
     def flush() -> None:
         if batch:
-            probabilities = model.predict_proba(np.stack([image for _, _, image in batch]))
+            probabilities = recognize_proba(model, np.stack([image for _, _, image in batch]))
             for (path, index, _), probs in zip(batch, probabilities, strict=True):
                 if not np.isfinite(probs).all():  # a model that loaded cannot; never print NaN
                     error(f"{_label(path, index)}: the model gave no finite answer")

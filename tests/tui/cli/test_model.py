@@ -13,6 +13,7 @@ import pytest
 
 from mnist.imagefile import write_pgm, write_text_art
 from network.inputs import as_rows, scale_into
+from network.recognize import recognize_proba
 from network.store import load_model, read_metadata, shipped_model_path
 
 
@@ -337,6 +338,6 @@ def test_predict_uses_the_same_normalization_as_the_canvas(tmp_path, sample_digi
     image = _small_in_corner(sample_digits[0][3])
     np.save(tmp_path / "c.npy", image)
     result = digits("predict", "--json", str(tmp_path / "c.npy"))
-    expected = load_model(shipped_model_path()).predict_proba(normalize(image))[0]
+    expected = recognize_proba(load_model(shipped_model_path()), normalize(image)[None])[0]
     # Same machine and kernel, one image each: only JSON's rounding to 6 decimals (5e-7) differs.
     np.testing.assert_allclose(json.loads(result.stdout)["probabilities"], expected, atol=1e-6)
