@@ -27,8 +27,9 @@
    element-wise, image-to-columns and pooling work; target <= 1.2x),
    and the whole 60,000-image epoch time that this extrapolates to.
 2. Canvas to probabilities with the conv model (network/shipped/conv.npz unless --model): the
-   Paint screen's `normalize` + `predict_proba` on MNIST test digits as drawn and at half size in
-   a corner, as `benchmarks/latency.py` measures the MLP (targets: p50 < 2 ms, p99 < 5 ms).
+   Paint screen's `normalize` + `recognize_proba` (five forward passes: the image and its
+   one-pixel shifts) on MNIST test digits as drawn and at half size in a corner, as
+   `benchmarks/latency.py` measures the MLP (targets: p50 < 2 ms, p99 < 5 ms).
 3. Peak resident memory of `digits train --preset conv --epochs 1` in a fresh process, as
    `benchmarks/memory.py` measures the other presets (every buffer is allocated in the first
    batches and the test scoring of the first epoch; target < 1 GB).
@@ -223,9 +224,9 @@ def main() -> None:
     busy = meter.others()
     p50, p99 = median(total_lat), percentile(total_lat, 99)
     print(table(["canvas -> probabilities (conv)", "median", "99th pct", f"runs: {runs}"],
-                [["normalize + predict_proba", fmt_seconds(p50), fmt_seconds(p99),
+                [["normalize + recognize_proba", fmt_seconds(p50), fmt_seconds(p99),
                   f"others busy: {busy:.2f} cores" if busy is not None else ""],
-                 ["  predict_proba (forward)", fmt_seconds(median(forward)),
+                 ["  recognize_proba (5 forwards)", fmt_seconds(median(forward)),
                   fmt_seconds(percentile(forward, 99)), ""]]))
     print()
 
