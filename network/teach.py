@@ -28,8 +28,9 @@ import numpy as np
 from network.config import TrainConfig
 from network.drawings import DrawingSet, training_images
 from network.errors import ModelError
-from network.evaluate import Evaluation, evaluate
+from network.evaluate import Evaluation, evaluate, evaluation_from_probabilities
 from network.model import is_layer_stack
+from network.recognize import recognize_proba
 from network.train import ProgressEvent, TrainResult, train
 
 __all__ = ["TeachConfig", "Scores", "TeachOutcome", "split_drawings", "teach", "taught_metadata",
@@ -271,8 +272,11 @@ def taught_metadata(outcome: TeachOutcome, drawings: DrawingSet, base: dict[str,
 
 
 def evaluate_drawings(model: Any, drawings: DrawingSet) -> Evaluation | None:
-    """How `model` reads the drawings (normalized as for training): accuracy, confusion
-    matrix (rows: the digit kept as, columns: the model's reading), per drawing; None if none."""
+    """How the app reads the drawings with `model` (normalized as for training, then
+    `network.recognize.recognize_proba`, as the Paint screen reads a drawing): accuracy,
+    confusion matrix (rows: the digit kept as, columns: the reading), per drawing; None if none.
+    (Teach's own before/after scores measure the model itself, as `digits eval` does.)"""
     if len(drawings) == 0:
         return None
-    return evaluate(model, training_images(drawings), drawings.labels)
+    return evaluation_from_probabilities(drawings.labels,
+                                         recognize_proba(model, training_images(drawings)))
