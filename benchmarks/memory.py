@@ -41,7 +41,8 @@ else:
     rc = main(args)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 print("RESULT " + json.dumps({"rc": rc, "peak_kib": peak,
-                             "seconds": time.perf_counter() - start}), flush=True)
+                             "seconds": time.perf_counter() - start}, allow_nan=False),
+      flush=True)
 """
 
 

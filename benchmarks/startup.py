@@ -101,7 +101,7 @@ def hook_when_imported(module_name, apply):
 def report(rc):
     print("RESULT " + json.dumps({"rc": rc, "first_frame": first["t"] - t0,
                                   "run": first["run"] - t0, "cpu": first["cpu"],
-                                  "run_cpu": first["run_cpu"]}), flush=True)
+                                  "run_cpu": first["run_cpu"]}, allow_nan=False), flush=True)
 """
 
 DIGITS = HOOK + r"""

@@ -26,6 +26,8 @@ Large images are block-averaged first (in row chunks), so a 4000x4000 scan costs
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from mnist import SIDE
@@ -119,13 +121,23 @@ def _spline_weights(u: np.ndarray, length: int) -> np.ndarray:
     The interpolant passes through every sample: its coefficients solve the tridiagonal system
     (1/6, 2/3, 1/6) on the samples padded with `_SPLINE_PAD` zeros a side.
     """
+    coefficients = _spline_prefilter(length)  # (m, length)
+    k = np.arange(coefficients.shape[0], dtype=np.float64) - _SPLINE_PAD + 0.5
+    return _cubic_bspline(u[:, None] - k[None, :]) @ coefficients
+
+
+@functools.lru_cache(maxsize=SMALL_SOURCE)
+def _spline_prefilter(length: int) -> np.ndarray:
+    """(length + 2 `_SPLINE_PAD`, length) read-only float64 matrix taking `length` samples to
+    their cubic B-spline coefficients: the inverse of the tridiagonal system (1/6, 2/3, 1/6) on
+    the zero-padded samples. The same for every image of that length, so made once."""
     p = _SPLINE_PAD
     m = length + 2 * p
     system = (np.diag(np.full(m, 2.0 / 3.0)) + np.diag(np.full(m - 1, 1.0 / 6.0), 1)
               + np.diag(np.full(m - 1, 1.0 / 6.0), -1))
-    coefficients = np.linalg.inv(system)[:, p : p + length]  # (m, length)
-    k = np.arange(m, dtype=np.float64) - p + 0.5
-    return _cubic_bspline(u[:, None] - k[None, :]) @ coefficients
+    coefficients = np.linalg.inv(system)[:, p : p + length].copy()
+    coefficients.flags.writeable = False
+    return coefficients
 
 
 def _weights(length: int, s: float, com: float, spline: bool = False) -> np.ndarray:
