@@ -126,7 +126,17 @@ class Conv2D(Layer):
             else:
                 im2col(x, k, cols)
             return cols.reshape(rows, k * k * c)
-        flat = self._buffer("cols_t", ((k * k + 1) * rows,), x.dtype)
+        return self.one_channel_columns(x, self._buffer("cols_t", ((k * k + 1) * rows,),
+                                                        x.dtype))
+
+    def one_channel_columns(self, x: np.ndarray, flat: np.ndarray) -> np.ndarray:
+        """`_columns` of a one-channel x (B, H, W, 1), written into flat ((k k + 1) B H' W',)
+        (any buffer of that size: see `network.convnet.ConvNet.prepare`): the transposed
+        (B H' W', k k + 1) view of it."""
+        b = x.shape[0]
+        ho, wo, _ = self.out_shape
+        k = self.kernel
+        rows = b * ho * wo
         flat[k * k * rows :] = 1.0
         cols_t = flat[: k * k * rows]
         if self.pool_order:

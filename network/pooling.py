@@ -136,11 +136,13 @@ class PooledConv:
         """conv (one input channel, `pool_order` set) followed by pool."""
         self.conv, self.pool = conv, pool
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """y (B, H'/2, W'/2, F) from x (B, H, W, 1); the columns and the mask are kept."""
+    def forward(self, x: np.ndarray, cols: np.ndarray | None = None) -> np.ndarray:
+        """y (B, H'/2, W'/2, F) from x (B, H, W, 1); the columns (made here, or given as
+        `cols`, x's columns made ahead by `Conv2D.one_channel_columns`) and the mask are
+        kept."""
         conv, pool = self.conv, self.pool
         b, per, f = x.shape[0], conv.out_shape[0] * conv.out_shape[1], conv.filters
-        cols = conv._cols = conv._columns(x)
+        cols = conv._cols = conv._columns(x) if cols is None else cols
         wb = conv._weights_and_biases()
         y = pool._buffer("y", (b, *pool.out_shape), x.dtype)
         pool._start((b, 2, 2, *pool.out_shape))

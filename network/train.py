@@ -171,12 +171,14 @@ def _hits(predicted: np.ndarray, labels: np.ndarray, lo: int, hi: int) -> int:
 
 class _Batches:
     """Each batch's inputs: its rows gathered from the uint8 images, augmented (if an
-    `Augmenter` is given) and scaled into a float32 buffer.
+    `Augmenter` is given) and scaled into a float32 buffer, and what the model's `prepare`
+    (if it has one: `network.convnet.ConvNet.prepare`) makes of them ahead of `forward`.
 
     With an augmenter the next batch is made on a second thread while the caller trains on
     this one (a one-slot prefetch: two sets of buffers, used in turns), so on a 2-core machine
     training with one BLAS thread the augmentation (about 4.4 ms of a 52 ms step of the `conv`
-    preset, 128 images, one thread) runs beside the step instead of before it. The augmenter
+    preset, 128 images, one thread) and the model's `prepare` (the first layer's columns,
+    about 2.5 ms) run beside the step instead of before it. The augmenter
     is only ever called from that one thread, batch after batch in order, so it draws the
     same random numbers and makes bit-identical images as without the prefetch. `close()`
     (on leaving `train`'s `with` block, however it is left) waits for the batch in flight and
@@ -184,37 +186,43 @@ class _Batches:
     the batch is made in the caller's thread: a hand-over would cost about as much.
     """
 
-    def __init__(self, rows: np.ndarray, size: int, scaling: tuple[float, float],
+    def __init__(self, rows: np.ndarray, size: int, model: MLP | ConvNet,
                  augmenter: Augmenter | None) -> None:
-        """rows (N, 784) pixels; batches of up to `size` rows; the model's input scaling."""
-        self.rows, self.scaling, self.augmenter = rows, scaling, augmenter
+        """rows (N, 784) pixels; batches of up to `size` rows for `model`."""
+        self.rows, self.scaling, self.augmenter = rows, model.scaling, augmenter
+        self.prepare = getattr(model, "prepare", None)
         slots = 1 if augmenter is None else 2
         self._x = [np.empty((size, rows.shape[1]), np.float32) for _ in range(slots)]
         self._u = [np.empty((size, rows.shape[1]), rows.dtype) for _ in range(slots)]
         self._pool = None if augmenter is None else ThreadPoolExecutor(
             1, thread_name_prefix="digits-batches")
-        self._pending: Future[np.ndarray] | None = None
+        self._pending: Future[tuple[np.ndarray, object]] | None = None
         self._made = 0  # batches made so far: the next one goes to slot _made % slots
 
-    def _make(self, index: np.ndarray, slot: int) -> np.ndarray:
-        """The (n, 784) float32 inputs of the rows at `index` (n,), in slot `slot`."""
+    def _make(self, index: np.ndarray, slot: int) -> tuple[np.ndarray, object]:
+        """The (n, 784) float32 inputs of the rows at `index` (n,), in slot `slot`, and
+        what the model prepares from them (None if it prepares nothing)."""
         n = index.size
         # mode="clip" (the indices are valid anyway): "raise" buffers `out`, 6x slower
         batch = np.take(self.rows, index, axis=0, out=self._u[slot][:n], mode="clip")
         x = self._x[slot][:n]
         if self.augmenter is not None:
             self.augmenter(batch, out=x)
-            return scale_into(x, self.scaling, x)
-        return scale_into(batch, self.scaling, x)
+            scale_into(x, self.scaling, x)
+        else:
+            scale_into(batch, self.scaling, x)
+        return x, None if self.prepare is None else self.prepare(x, slot)
 
-    def _start(self, index: np.ndarray) -> Future[np.ndarray]:
+    def _start(self, index: np.ndarray) -> Future[tuple[np.ndarray, object]]:
         """Begin making the batch of rows `index` on the second thread."""
         slot = self._made % len(self._x)
         self._made += 1
         return self._pool.submit(self._make, index, slot)
 
-    def get(self, index: np.ndarray, following: np.ndarray | None) -> np.ndarray:
-        """The inputs of the rows at `index` (n,), valid until the next call; with a
+    def get(self, index: np.ndarray, following: np.ndarray | None
+            ) -> tuple[np.ndarray, object]:
+        """The inputs of the rows at `index` (n,) and what the model prepared from them
+        (None, or `forward`'s second argument), valid until the next call; with a
         prefetch, `following` (the next batch's rows, None at the end of the epoch) starts
         being made. The previous call's `following` must be this call's `index`."""
         if self._pool is None:
@@ -318,7 +326,7 @@ def train(
     # copied into shuffled order once per epoch: no second copy of the images in memory, and
     # no faster (per epoch, in the same process: 1.151x, 1.158x, 1.137x and 1.130x the
     # GEMMs-only replay's CPU time gathering 1, 8, 64 or all 469 batches at a time)
-    inputs = _Batches(rows, bsize, model.scaling, augmenter)
+    inputs = _Batches(rows, bsize, model, augmenter)
     shuffled_labels = np.empty(n, dtype=labels.dtype)
     # each batch's predicted labels, compared with the labels once per progress event
     predicted = np.empty(n, dtype=np.intp)
@@ -358,10 +366,10 @@ def train(
                     elapsed += time.perf_counter() - ep_start
                     return stop(False, f"cancelled in epoch {epoch}, batch {bi + 1} of {batches}")
                 lo, hi = bi * bsize, min(n, (bi + 1) * bsize)
-                x = inputs.get(perm[lo:hi], perm[hi : hi + bsize] if hi < n else None)
+                x, prepared = inputs.get(perm[lo:hi], perm[hi : hi + bsize] if hi < n else None)
                 y = shuffled_labels[lo:hi]
                 lr = rates[bi]
-                logits = model.forward(x)
+                logits = model.forward(x) if prepared is None else model.forward(x, prepared)
                 np.argmax(logits, axis=1, out=predicted[lo:hi])
                 if fused:
                     loss = model.backward(y, lr, decay=optimizer.fused_step(lr))

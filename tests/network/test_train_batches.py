@@ -4,12 +4,14 @@ thread are the augmenter's own, in order, and no thread outlives a run however i
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from network.augment import Augmenter
 from network.config import TrainConfig
+from network.convnet import ConvNet
 from network.inputs import get_scaling, scale_into
 from network.train import _Batches, train
 
@@ -25,12 +27,15 @@ def test_prefetched_batches_equal_augmenting_in_turn(blob_factory):
     orders = [np.random.default_rng(s).permutation(300) for s in (1, 2)]  # two "epochs"
     size = 64  # 5 batches an epoch, the last one short
     made = []
-    with _Batches(rows, size, scaling, Augmenter(rng=7)) as batches:
+    model = SimpleNamespace(scaling=scaling)  # prepares nothing
+    with _Batches(rows, size, model, Augmenter(rng=7)) as batches:
         for order in orders:
             for lo in range(0, 300, size):
                 hi = min(300, lo + size)
                 following = order[hi : hi + size] if hi < 300 else None
-                made.append(batches.get(order[lo:hi], following).copy())
+                x, prepared = batches.get(order[lo:hi], following)
+                assert prepared is None
+                made.append(x.copy())
     reference = Augmenter(rng=7)
     expected = []
     for order in orders:
@@ -69,3 +74,25 @@ def test_no_batch_thread_outlives_a_run(blobs):
     with pytest.raises(RuntimeError, match="the caller failed"):
         train(_config(), *blobs, on_progress=on_progress)
     assert not _batch_threads()
+
+
+STACK = [{"type": "conv", "filters": 4, "kernel": 5}, {"type": "pool"}, {"type": "relu"},
+         {"type": "conv", "filters": 6, "kernel": 3}, {"type": "pool"}, {"type": "relu"},
+         {"type": "flatten"}, {"type": "dense", "units": 10}]
+
+
+def test_columns_prepared_ahead_train_the_same_numbers(blob_factory):
+    images, labels = blob_factory(40, seed=4)
+    x = images.reshape(40, 784).astype(np.float32) / 255
+    runs = []
+    for ahead in (False, True):
+        net = ConvNet(STACK, rng=2)
+        prepared = [net.prepare(x[:20], 0), net.prepare(x[20:], 1)] if ahead else [None] * 2
+        assert all(p is not None for p in prepared) == ahead
+        for half, ready in zip((x[:20], x[20:]), prepared, strict=True):
+            logits = net.forward(half) if ready is None else net.forward(half, ready)
+            runs.append(logits.copy())
+            net.backward(labels[:20])
+            runs.append(net.grads.copy())
+    for plain, ahead in zip(runs[:4], runs[4:], strict=True):
+        np.testing.assert_array_equal(ahead, plain)
