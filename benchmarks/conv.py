@@ -26,9 +26,10 @@
    engine's time as a multiple of FLOPs / rate (target <= 2x) and of the replay (its
    element-wise, image-to-columns and pooling work; target <= 1.2x),
    and the whole 60,000-image epoch time that this extrapolates to.
-   The training loop makes each batch (gather, augmentation, scaling, and the first layer's
-   columns: `network.train`, `ConvNet.prepare`) on a second thread while the step before
-   trains, so the wall-clock epoch leaves that work out when a second core is free. The same
+   With one BLAS thread on a machine of 2+ cores the training loop makes each batch
+   (gather, augmentation, scaling, and the first layer's columns: `network.train`,
+   `ConvNet.prepare`) on a second thread while the step before trains, so the wall-clock
+   epoch leaves that work out when the second core is free. The same
    ratios are also given in CPU time, which other processes do not inflate: the training
    thread's (`time.thread_time`: without the batch thread's work) and the process's
    (`time.process_time`: with it, all threads), against the replay's thread time and the
@@ -76,7 +77,7 @@ import network.layers
 import network.pooling
 from network.presets import preset_config
 from network.store import load_model, shipped_model_path
-from network.train import build_model, train
+from network.train import _spare_core, build_model, train
 
 TARGET_RATIO = 2.0
 TARGET_REPLAY = 1.2
@@ -251,7 +252,8 @@ def main() -> None:
           f"{cpu_replay['thread']:.2f}x, {cpu_replay['process']:.2f}x"]]))
     print("each batch (augmentation, first layer's columns) is made on a second thread "
           "during the step before: the wall time and the training thread's CPU time leave "
-          "it out, the process's CPU time counts it")
+          "it out, the process's CPU time counts it" if _spare_core() else
+          "each batch is made in the training thread (BLAS leaves no core free)")
     print(contention_note())
     print()
 

@@ -26,6 +26,7 @@ FMA or not), so its weights differ in the last bits after one step, and more aft
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -174,28 +175,28 @@ class _Batches:
     `Augmenter` is given) and scaled into a float32 buffer, and what the model's `prepare`
     (if it has one: `network.convnet.ConvNet.prepare`) makes of them ahead of `forward`.
 
-    With an augmenter the next batch is made on a second thread while the caller trains on
-    this one (a one-slot prefetch: two sets of buffers, used in turns), so on a 2-core machine
-    training with one BLAS thread the augmentation (about 4.4 ms of a 52 ms step of the `conv`
-    preset, 128 images, one thread) and the model's `prepare` (the first layer's columns,
-    about 2.5 ms) run beside the step instead of before it. The augmenter
+    With `ahead` (see `_spare_core`) the next batch is made on a second thread while the
+    caller trains on this one (a one-slot prefetch: two sets of buffers, used in turns), so on
+    a 2-core machine training with one BLAS thread the augmentation (about 4.4 ms of a 52 ms
+    step of the `conv` preset, 128 images) and the model's `prepare` (the first layer's
+    columns, about 2.5 ms) run beside the step instead of before it. The augmenter
     is only ever called from that one thread, batch after batch in order, so it draws the
     same random numbers and makes bit-identical images as without the prefetch. `close()`
     (on leaving `train`'s `with` block, however it is left) waits for the batch in flight and
-    stops the thread. Without augmentation (a gather and a scale, well under a millisecond)
-    the batch is made in the caller's thread: a hand-over would cost about as much.
+    stops the thread. Otherwise the batch is made in the caller's thread.
     """
 
     def __init__(self, rows: np.ndarray, size: int, model: MLP | ConvNet,
-                 augmenter: Augmenter | None) -> None:
-        """rows (N, 784) pixels; batches of up to `size` rows for `model`."""
+                 augmenter: Augmenter | None, ahead: bool) -> None:
+        """rows (N, 784) pixels; batches of up to `size` rows for `model`; `ahead`: make
+        each batch on a second thread during the step before."""
         self.rows, self.scaling, self.augmenter = rows, model.scaling, augmenter
         self.prepare = getattr(model, "prepare", None)
-        slots = 1 if augmenter is None else 2
+        slots = 2 if ahead else 1
         self._x = [np.empty((size, rows.shape[1]), np.float32) for _ in range(slots)]
         self._u = [np.empty((size, rows.shape[1]), rows.dtype) for _ in range(slots)]
-        self._pool = None if augmenter is None else ThreadPoolExecutor(
-            1, thread_name_prefix="digits-batches")
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="digits-batches") \
+            if ahead else None
         self._pending: Future[tuple[np.ndarray, object]] | None = None
         self._made = 0  # batches made so far: the next one goes to slot _made % slots
 
@@ -244,6 +245,20 @@ class _Batches:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pending = None
+
+
+def _spare_core() -> bool:
+    """Whether BLAS leaves a core free for the batch thread (see `_Batches`): more CPUs for
+    this process than BLAS threads, as OPENBLAS_NUM_THREADS (else OMP_NUM_THREADS) sets them;
+    unset, OpenBLAS takes every core, and a third thread would make its two wait for each
+    other (a product split over two threads is as slow as its slower half)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else os.cpu_count() or 1
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return cpus > int(value)
+    return False
 
 
 def _accuracy(model: MLP, rows: np.ndarray, labels: np.ndarray) -> float:
@@ -326,7 +341,11 @@ def train(
     # copied into shuffled order once per epoch: no second copy of the images in memory, and
     # no faster (per epoch, in the same process: 1.151x, 1.158x, 1.137x and 1.130x the
     # GEMMs-only replay's CPU time gathering 1, 8, 64 or all 469 batches at a time)
-    inputs = _Batches(rows, bsize, model, augmenter)
+    # with augmentation (about 4.4 ms of the `conv` preset's 52 ms step on one thread) each
+    # batch is made during the step before, when a core is free for it; without, a batch is
+    # a gather and a scale (well under a millisecond): a hand-over would cost about as much
+    inputs = _Batches(rows, bsize, model, augmenter,
+                      ahead=augmenter is not None and _spare_core())
     shuffled_labels = np.empty(n, dtype=labels.dtype)
     # each batch's predicted labels, compared with the labels once per progress event
     predicted = np.empty(n, dtype=np.intp)

@@ -3,17 +3,19 @@ thread are the augmenter's own, in order, and no thread outlives a run however i
 
 from __future__ import annotations
 
+import os
 import threading
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+import network.train
 from network.augment import Augmenter
 from network.config import TrainConfig
 from network.convnet import ConvNet
 from network.inputs import get_scaling, scale_into
-from network.train import _Batches, train
+from network.train import _Batches, _spare_core, train
 
 
 def _batch_threads() -> list[threading.Thread]:
@@ -28,7 +30,7 @@ def test_prefetched_batches_equal_augmenting_in_turn(blob_factory):
     size = 64  # 5 batches an epoch, the last one short
     made = []
     model = SimpleNamespace(scaling=scaling)  # prepares nothing
-    with _Batches(rows, size, model, Augmenter(rng=7)) as batches:
+    with _Batches(rows, size, model, Augmenter(rng=7), ahead=True) as batches:
         for order in orders:
             for lo in range(0, 300, size):
                 hi = min(300, lo + size)
@@ -54,9 +56,12 @@ def _config() -> TrainConfig:
                        report_every=2)
 
 
-def test_no_batch_thread_outlives_a_run(blobs):
-    assert train(_config(), *blobs).ok
-    assert not _batch_threads()
+def test_no_batch_thread_outlives_a_run(blobs, monkeypatch):
+    monkeypatch.setattr(network.train, "_spare_core", lambda: True)
+    alive = []
+    assert train(_config(), *blobs, on_progress=lambda e: alive.append(_batch_threads())).ok
+    assert all(alive)  # the batches were made on the second thread...
+    assert not _batch_threads()  # ... which stopped with the run
 
     calls = 0
 
@@ -96,3 +101,14 @@ def test_columns_prepared_ahead_train_the_same_numbers(blob_factory):
             runs.append(net.grads.copy())
     for plain, ahead in zip(runs[:4], runs[4:], strict=True):
         np.testing.assert_array_equal(ahead, plain)
+
+
+def test_a_spare_core_is_one_that_blas_leaves_free(monkeypatch):
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert not _spare_core()  # OpenBLAS takes every core
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    monkeypatch.setenv("OMP_NUM_THREADS", str(cpus))
+    assert not _spare_core()
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert _spare_core() == (cpus > 1)
