@@ -2,10 +2,11 @@
 
 `train(config, images, labels, test_images, test_labels, on_progress=..., should_stop=...)`
 runs `config.epochs` shuffled passes over the data. Each batch is gathered from the uint8
-images, optionally augmented, scaled into a preallocated float32 buffer, and fed through one
-forward pass, one backward pass and one optimizer step. The loop never prints: it calls
-`on_progress(ProgressEvent)` every `config.report_every` batches and at the end of each epoch
-(with the test accuracy), and checks `should_stop()` before every batch.
+images, optionally augmented, scaled into a preallocated float32 buffer (with augmentation
+and a core that BLAS leaves free, on a second thread during the step before: see `_Batches`),
+and fed through one forward pass, one backward pass and one optimizer step. The loop never
+prints: it calls `on_progress(ProgressEvent)` every `config.report_every` batches and at the
+end of each epoch (with the test accuracy), and checks `should_stop()` before every batch.
 
 The same loop fine-tunes: `start_from=model` trains a copy of an existing network (any model
 with `architecture()`, `copy()`, `params` and `forward`/`backward`) instead of a fresh one, and
