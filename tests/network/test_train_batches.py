@@ -56,11 +56,12 @@ def _config() -> TrainConfig:
                        report_every=2)
 
 
-def test_no_batch_thread_outlives_a_run(blobs, monkeypatch):
+def test_no_batch_thread_outlives_a_run(blob_factory, monkeypatch):
+    blobs = blob_factory(200, seed=0)  # 4 batches
     monkeypatch.setattr(network.train, "_spare_core", lambda: True)
     alive = []
     assert train(_config(), *blobs, on_progress=lambda e: alive.append(_batch_threads())).ok
-    assert all(alive)  # the batches were made on the second thread...
+    assert alive and all(alive)  # the batches were made on the second thread...
     assert not _batch_threads()  # ... which stopped with the run
 
     calls = 0
