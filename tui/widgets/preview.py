@@ -23,6 +23,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from mnist import SIDE
+from tui.widgets.lines import DirectLines
 
 GUIDE = 256
 """Palette index of the faint guide tint (blank pixels inside the central 20x20 area)."""
@@ -156,7 +157,7 @@ def image_strip(
     return Strip.join([left, Strip([cell], width), right])
 
 
-class Preview(GreyPaletteMixin, Widget):
+class Preview(DirectLines, GreyPaletteMixin, Widget):
     """A 28x28 grey image in 28x14 cells (half blocks), theme coloured; `set_image` to change."""
 
     DEFAULT_CSS = """
@@ -204,10 +205,10 @@ class Preview(GreyPaletteMixin, Widget):
         changed = np.flatnonzero((levels != self._levels).reshape(SIDE // 2, 2 * SIDE).any(axis=1))
         if changed.size:
             self._levels = levels
-            top, bottom = int(changed[0]), int(changed[-1]) + 1
-            for y in range(top, bottom):
+            width = max(self.line_size.width, SIDE)
+            for y in changed.tolist():
                 self._rows.pop(y, None)
-            self.refresh(Region(0, top, max(self.size.width, SIDE), bottom - top))
+            self.refresh(*(Region(0, y, width, 1) for y in changed.tolist()))
 
     def notify_style_update(self) -> None:
         """Theme or CSS changed: draw every row again."""
@@ -224,14 +225,15 @@ class Preview(GreyPaletteMixin, Widget):
 
     def render_line(self, y: int) -> Strip:
         """Row `y` of 14: pixel rows 2y (top halves) and 2y+1 (bottom halves)."""
+        width = self.line_size.width
         if not 0 <= y < SIDE // 2:
-            return Strip.blank(self.size.width)
+            return Strip.blank(width)
         palette = self.grey_palette("preview--paper")
         if palette is not self._palette:
             self._palette = palette
             self._rows.clear()
         strip = self._rows.get(y)
-        if strip is None or strip.cell_length != self.size.width:
+        if strip is None or strip.cell_length != width:
             strip = image_strip(palette, self._levels, y, compact=True)
-            strip = self._rows[y] = strip.adjust_cell_length(self.size.width)
+            strip = self._rows[y] = strip.adjust_cell_length(width)
         return strip
