@@ -15,6 +15,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
+from tui.widgets.canvas import Canvas
 from tui.widgets.guess import ConfidenceText
 from tui.widgets.lines import DirectLines
 from tui.widgets.preview import Preview
@@ -56,6 +57,7 @@ class Widgets(App[None]):
         yield Probabilities(id="bars")
         yield Preview(title="what the network sees", id="preview")
         yield Framed()
+        yield Canvas(id="canvas")
         yield ConfidenceText(TEXTS[0], id="confidence")
         yield Static(TEXTS[0], id="static")  # what it must look like
 
@@ -87,26 +89,33 @@ def assert_same(widget: Widget) -> None:
 
 async def test_direct_lines_match_textuals_own_rendering():
     rng = np.random.default_rng(3)
-    async with Widgets().run_test(size=(70, 50)) as pilot:
+    async with Widgets().run_test(size=(70, 90)) as pilot:
         app = pilot.app
-        bars, preview, framed = app.query_one(Probabilities), app.query_one(Preview), \
-            app.query_one(Framed)
+        bars, preview, framed, canvas = (app.query_one(Probabilities), app.query_one(Preview),
+                                         app.query_one(Framed), app.query_one(Canvas))
+        widgets = (bars, preview, framed, canvas)
         image = rng.integers(0, 256, (28, 28)).astype(np.uint8)
         for step in range(3):
             bars.show(rng.dirichlet(np.full(10, 0.5)) if step != 1 else None)
             image[5 * step: 5 * step + 4] = 0
             preview.set_image(image)
+            canvas.stamp()
+            canvas.move_cursor(3, 2)
+            if step == 1:
+                canvas.set_compact(False)
             await pilot.pause()
-            for widget in (bars, preview, framed):
+            for widget in widgets:
                 widget.render_lines(Region(0, 0, *widget.outer_size))  # kept lines in use
+                assert widget._direct_plan is not None  # drawn the direct way, not Textual's
                 assert_same(widget)
-        framed.focus()
-        await pilot.pause()
-        assert_same(framed)
+        for widget in (framed, canvas):  # the focus border
+            widget.focus()
+            await pilot.pause()
+            assert_same(widget)
         dark = cells(preview.render_lines(Region(0, 0, *preview.outer_size)))
         app.theme = "textual-light"
         await pilot.pause()
-        for widget in (bars, preview, framed):
+        for widget in widgets:
             assert_same(widget)
         assert cells(preview.render_lines(Region(0, 0, *preview.outer_size))) != dark
 

@@ -18,7 +18,11 @@ taken. What reaches the screen is the same: tests/tui/test_direct_lines.py compa
 
 from __future__ import annotations
 
+from rich.segment import Segment
+from rich.style import Style
 from textual._styles_cache import StylesCache
+from textual.color import Color
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region, Size
 from textual.strip import Strip
 
@@ -27,6 +31,33 @@ _STYLES = StylesCache()  # for its `get_inner_outer` (cached per colour pair)
 _Plan = tuple[tuple[int, int], int, int, int, Strip, Strip, object, object]
 """(outer size, top rows, bottom rows, content height, left edge, right edge, inner style,
 background)."""
+
+
+_UNCHANGED: dict[tuple[LineFilter, Color], set[Style]] = {}
+"""Styles that a filter (against a background) is known to leave as they are."""
+_UNCHANGED_MOST = 4096  # styles remembered per filter and background
+
+
+def filtered(line_filter: LineFilter, segments: list[Segment], background: Color
+             ) -> list[Segment]:
+    """`line_filter.apply(segments, background)`, without the work when it changes nothing.
+
+    Textual's ANSI-to-truecolor filter, always on, rebuilds every segment (2 us each) to give
+    back the same styles when they are truecolour already and not dim, as these widgets' are:
+    the styles it left unchanged are remembered, and a line made of those alone is its own
+    result. Any other filter is applied as it is.
+    """
+    if type(line_filter) is not ANSIToTruecolor:
+        return line_filter.apply(segments, background)
+    unchanged = _UNCHANGED.setdefault((line_filter, background), set())
+    if all((style is None or style in unchanged) and not control
+           for _, style, control in segments):
+        return segments
+    result = line_filter.apply(segments, background)
+    if len(unchanged) < _UNCHANGED_MOST:
+        unchanged.update(old.style for old, new in zip(segments, result, strict=True)
+                         if old.style is not None and new.style is old.style)
+    return result
 
 
 class DirectLines:
@@ -108,10 +139,10 @@ class DirectLines:
             if kept is not None and kept[0] is content and kept[1] == filters:
                 strips.append(kept[2])
             else:
-                strip = Strip.join([left, content.adjust_cell_length(content_width, inner),
-                                    right])
+                segments = [*left, *content.adjust_cell_length(content_width, inner), *right]
                 for line_filter in filters:
-                    strip = strip.apply_filter(line_filter, background)  # type: ignore[arg-type]
+                    segments = filtered(line_filter, segments, background)  # type: ignore
+                strip = Strip(segments, width)
                 finished[y] = (content, filters, strip)
                 strips.append(strip)
             y += 1

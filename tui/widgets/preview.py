@@ -28,6 +28,7 @@ from tui.widgets.lines import DirectLines
 GUIDE = 256
 """Palette index of the faint guide tint (blank pixels inside the central 20x20 area)."""
 _GUIDE_MIX = 0.09
+_PAIRS = GUIDE + 1  # palette indices: a (top, bottom) pair is top * _PAIRS + bottom
 UPPER_HALF = "▀"
 LOWER_HALF = "▄"
 
@@ -43,14 +44,17 @@ class GreyPalette:
         self.colours: list[RichColor] = [c.rich_color for c in colours]
         self.textual_colours = colours
         self.full: list[Style] = [Style(bgcolor=c) for c in self.colours]
+        self.pairs: dict[int, Style] = {}  # half-block styles by top * 257 + bottom
         self._cache: dict[tuple[object, ...], Style] = {}
 
     def pair(self, top: int, bottom: int) -> Style:
         """Style for an upper-half block: foreground = `top` level, background = `bottom`."""
-        style = self._cache.get((top, bottom))
-        if style is None:
-            style = Style(color=self.colours[top], bgcolor=self.colours[bottom])
-            self._cache[(top, bottom)] = style
+        return self.pairs.get(top * _PAIRS + bottom) or self.pair_of(top * _PAIRS + bottom)
+
+    def pair_of(self, code: int) -> Style:
+        """`pair(top, bottom)` for `code` = top * 257 + bottom, made and kept in `pairs`."""
+        top, bottom = divmod(code, _PAIRS)
+        style = self.pairs[code] = Style(color=self.colours[top], bgcolor=self.colours[bottom])
         return style
 
     def over(self, level: int, colour: RichColor, bold: bool = False) -> Style:
@@ -63,10 +67,12 @@ class GreyPalette:
         return style
 
 
-class GreyPaletteMixin:
+class GreyPaletteMixin(DirectLines):
     """For widgets drawing grey pixels: `grey_palette(component)` follows the theme.
 
-    The component class gives the colours: `background` is the paper, `color` the ink.
+    The component class gives the colours: `background` is the paper, `color` the ink. Such a
+    widget (the preview, the paint grid) keeps each row's strip until its pixels change, so it
+    also draws its finished lines itself (`DirectLines`).
     """
 
     _grey_palette: GreyPalette | None = None
@@ -97,32 +103,34 @@ def as_levels(image: np.ndarray | None) -> np.ndarray:
 
 def half_block_strip(palette: GreyPalette, top: np.ndarray, bottom: np.ndarray) -> Strip:
     """One terminal row showing two pixel rows (int arrays of palette indices) as "▀" cells."""
+    pairs, pair_of = palette.pairs, palette.pair_of
+    codes = (top.astype(np.int32) * _PAIRS + bottom).tolist()
     segments = []
-    run_style: Style | None = None
-    run = 0
-    for t, b in zip(top.tolist(), bottom.tolist(), strict=True):
-        style = palette.pair(t, b)
-        if style is run_style:
+    run_code, run = codes[0], 0
+    for code in codes:  # one segment per run of equal cells
+        if code == run_code:
             run += 1
             continue
-        if run_style is not None:
-            segments.append(Segment(UPPER_HALF * run, run_style))
-        run_style, run = style, 1
-    if run_style is not None:
-        segments.append(Segment(UPPER_HALF * run, run_style))
-    return Strip(segments, len(top))
+        segments.append(Segment(UPPER_HALF * run, pairs.get(run_code) or pair_of(run_code)))
+        run_code, run = code, 1
+    segments.append(Segment(UPPER_HALF * run, pairs.get(run_code) or pair_of(run_code)))
+    return Strip(segments, len(codes))
 
 
 def pixel_strip(palette: GreyPalette, levels: np.ndarray) -> Strip:
     """One terminal row showing a pixel row (int palette indices), two blank columns per pixel."""
-    values = levels.tolist()
+    full = palette.full
+    codes = levels.tolist()
     segments = []
-    start = 0
-    for col in range(1, len(values) + 1):
-        if col == len(values) or values[col] != values[start]:
-            segments.append(Segment("  " * (col - start), palette.full[values[start]]))
-            start = col
-    return Strip(segments, 2 * len(values))
+    run_code, run = codes[0], 0
+    for code in codes:  # one segment per run of equal pixels
+        if code == run_code:
+            run += 1
+            continue
+        segments.append(Segment("  " * run, full[run_code]))
+        run_code, run = code, 1
+    segments.append(Segment("  " * run, full[run_code]))
+    return Strip(segments, 2 * len(codes))
 
 
 def image_strip(
@@ -157,7 +165,7 @@ def image_strip(
     return Strip.join([left, Strip([cell], width), right])
 
 
-class Preview(DirectLines, GreyPaletteMixin, Widget):
+class Preview(GreyPaletteMixin, Widget):
     """A 28x28 grey image in 28x14 cells (half blocks), theme coloured; `set_image` to change."""
 
     DEFAULT_CSS = """
