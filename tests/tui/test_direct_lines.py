@@ -13,10 +13,10 @@ from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import Digits, Static
 
 from tui.widgets.canvas import Canvas
-from tui.widgets.guess import ConfidenceText
+from tui.widgets.guess import ConfidenceText, GuessDigit
 from tui.widgets.lines import DirectLines
 from tui.widgets.preview import Preview
 from tui.widgets.probabilities import Probabilities
@@ -51,6 +51,7 @@ class Framed(DirectLines, Widget, can_focus=True):
 class Widgets(App[None]):
     CSS = """
     #confidence, #static { width: 30; height: 3; content-align: left middle; }
+    #guess, #digits { width: 3; color: $accent; text-style: bold; }
     """
 
     def compose(self) -> ComposeResult:
@@ -60,6 +61,8 @@ class Widgets(App[None]):
         yield Canvas(id="canvas")
         yield ConfidenceText(TEXTS[0], id="confidence")
         yield Static(TEXTS[0], id="static")  # what it must look like
+        yield GuessDigit("", id="guess")
+        yield Digits("", id="digits")  # what it must look like
 
 
 TEXTS = ["Draw a digit on the grid:\nmouse, or arrows + space (? for help).",
@@ -139,3 +142,17 @@ async def test_confidence_text_shows_what_a_static_shows_and_repaints_changed_ro
         first = next(y for y, row in enumerate(textual_lines(static, whole))
                      if any(char != " " for char, _ in row))  # the row of the first line
         assert [region.y for region in confidence._repaint_regions] == [first]
+
+
+async def test_guess_digit_shows_what_digits_shows():
+    async with Widgets().run_test(size=(70, 90)) as pilot:
+        app = pilot.app
+        guess, digits = app.query_one(GuessDigit), app.query_one("#digits", Digits)
+        whole = Region(0, 0, *guess.outer_size)
+        for step, value in enumerate(["4", "7", "", "4", "7", "1"]):
+            if step == 4:
+                app.theme = "textual-light"
+            guess.update(value)
+            digits.update(value)
+            await pilot.pause()
+            assert cells(guess.render_lines(whole)) == textual_lines(digits, whole), value

@@ -14,7 +14,7 @@ same), keeps a row's strip when it did not change, and repaints only the rows th
 
 from __future__ import annotations
 
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.visual import Visual, VisualType
 from textual.widgets import Digits, Static
@@ -22,14 +22,16 @@ from textual.widgets import Digits, Static
 from tui.widgets.lines import DirectLines
 
 
-class GuessDigit(Digits):
-    """A single digit (or nothing) in Digits' 3x3 glyphs; updating it never lays out."""
+class GuessDigit(DirectLines, Digits):
+    """A single digit (or nothing) in Digits' 3x3 glyphs; updating it never lays out, and each
+    digit's rows are drawn once (per size and style) and kept."""
 
     DEFAULT_CSS = """
     GuessDigit {
         width: 3;
     }
     """
+    _glyphs: dict[tuple[str, Size], list[Strip]] | None = None  # rows by (digit, size)
 
     def update(self, value: str) -> None:
         """Show `value`: one digit, or "" for none."""
@@ -37,7 +39,32 @@ class GuessDigit(Digits):
             raise ValueError(f"a guess is one digit or empty, got {value!r}")
         if value != self.value:
             self._value = value
-            self.refresh()
+            size = self.line_size
+            self.refresh(*([Region(0, 0, *size)] if size.area else []))
+
+    def refresh(self, *regions, **kwargs):  # type: ignore[no-untyped-def]
+        """Textual's refresh; a whole refresh (styles, size, selection) draws the digits anew."""
+        if not regions:
+            self._glyphs = None
+        return super().refresh(*regions, **kwargs)
+
+    def notify_style_update(self) -> None:
+        """Styles changed: draw the digits anew."""
+        super().notify_style_update()
+        self._glyphs = None
+
+    def render_line(self, y: int) -> Strip:
+        """Row `y` of the digit shown, drawn by `Digits` the first time it is shown."""
+        size = self.line_size
+        if self._glyphs is None:
+            self._glyphs = {}
+        rows = self._glyphs.get((self._value, size))
+        if rows is None:
+            rows = self._glyphs[(self._value, size)] = [
+                super(GuessDigit, self).render_line(row) for row in range(size.height)]
+        if 0 <= y < len(rows):
+            return rows[y]
+        return Strip.blank(size.width, self.visual_style.rich_style)
 
 
 class ConfidenceText(DirectLines, Static):

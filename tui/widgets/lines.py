@@ -56,7 +56,7 @@ def filtered(line_filter: LineFilter, segments: list[Segment], background: Color
     result = line_filter.apply(segments, background)
     if len(unchanged) < _UNCHANGED_MOST:
         unchanged.update(old.style for old, new in zip(segments, result, strict=True)
-                         if old.style is not None and new.style is old.style)
+                         if old.style is not None and new.style == old.style)
     return result
 
 
