@@ -33,31 +33,35 @@ _Plan = tuple[tuple[int, int], int, int, int, Strip, Strip, object, object]
 background)."""
 
 
-_UNCHANGED: dict[tuple[LineFilter, Color], set[Style]] = {}
-"""Styles that a filter (against a background) is known to leave as they are."""
-_UNCHANGED_MOST = 4096  # styles remembered per filter and background
+_UNCHANGED_MOST = 4096  # styles remembered per widget, filter and background
 
 
-def filtered(line_filter: LineFilter, segments: list[Segment], background: Color
-             ) -> list[Segment]:
+def filtered(line_filter: LineFilter, segments: list[Segment], background: Color,
+             unchanged: set[Style]) -> list[Segment]:
     """`line_filter.apply(segments, background)`, without the work when it changes nothing.
 
-    Textual's ANSI-to-truecolor filter, always on, rebuilds every segment (2 us each) to give
-    back the same styles when they are truecolour already and not dim, as these widgets' are:
-    the styles it left unchanged are remembered, and a line made of those alone is its own
-    result. Any other filter is applied as it is.
+    Textual's ANSI-to-truecolor filter, always on, rebuilds every segment (2 us each); it
+    changes a style only when a colour is not truecolour or the style is dim with a colour, so
+    for the theme's truecolour styles of these widgets it gives the line back as it was. A line
+    whose styles are all like that is its own result (`unchanged` remembers the styles seen to
+    be, per widget, filter and background). Any other filter is applied as it is.
     """
     if type(line_filter) is not ANSIToTruecolor:
         return line_filter.apply(segments, background)
-    unchanged = _UNCHANGED.setdefault((line_filter, background), set())
-    if all((style is None or style in unchanged) and not control
-           for _, style, control in segments):
-        return segments
-    result = line_filter.apply(segments, background)
-    if len(unchanged) < _UNCHANGED_MOST:
-        unchanged.update(old.style for old, new in zip(segments, result, strict=True)
-                         if old.style is not None and new.style == old.style)
-    return result
+    if len(unchanged) > _UNCHANGED_MOST:  # styles made per line (a text's offsets): start over
+        unchanged.clear()
+    for _, style, control in segments:
+        if control:
+            return line_filter.apply(segments, background)
+        if style is None or style in unchanged:
+            continue
+        color, bgcolor = style.color, style.bgcolor
+        if ((color is not None and color.triplet is None)
+                or (bgcolor is not None and bgcolor.triplet is None)
+                or (style.dim and color is not None)):
+            return line_filter.apply(segments, background)  # the filter changes this one
+        unchanged.add(style)
+    return segments
 
 
 class DirectLines:
@@ -66,6 +70,7 @@ class DirectLines:
 
     _direct_plan: _Plan | None = None
     _direct_lines: dict[int, tuple[Strip, tuple[object, ...], Strip]] | None = None
+    _unchanged_styles: dict[LineFilter, set[Style]] | None = None
 
     @property
     def line_size(self) -> Size:
@@ -111,13 +116,15 @@ class DirectLines:
         if plan is None or plan[0] != (size.width, size.height):
             plan = self._direct_plan = self._plan_lines()
             self._direct_lines = {}
+            self._unchanged_styles = {}  # by filter, for this plan's background
         if plan is None:
             return super().render_lines(crop)  # type: ignore[misc]
         (width, height), top, bottom, content_height, left, right, inner, background = plan
         content_width = width - left.cell_length - right.cell_length
         filters = tuple(widget.app.get_line_filters())  # type: ignore[attr-defined]
         finished = self._direct_lines
-        assert finished is not None
+        unchanged = self._unchanged_styles
+        assert finished is not None and unchanged is not None
         render_line = widget.render_line  # type: ignore[attr-defined]
         strips: list[Strip] = []
         y, end = crop.y, crop.bottom
@@ -141,7 +148,8 @@ class DirectLines:
             else:
                 segments = [*left, *content.adjust_cell_length(content_width, inner), *right]
                 for line_filter in filters:
-                    segments = filtered(line_filter, segments, background)  # type: ignore
+                    segments = filtered(line_filter, segments, background,  # type: ignore
+                                        unchanged.setdefault(line_filter, set()))
                 strip = Strip(segments, width)
                 finished[y] = (content, filters, strip)
                 strips.append(strip)
