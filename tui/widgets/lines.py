@@ -14,6 +14,7 @@ that row (the widgets using it keep each row's strip until the row changes). The
 top and bottom border and padding still come from Textual's styles cache. Where the styles ask
 for what the join cannot do (tint, opacity, text opacity, hatch, outline), Textual's own path is
 taken. What reaches the screen is the same: tests/tui/test_direct_lines.py compares both paths.
+Not for widgets with links: Textual's hover styling of `@click` links is not applied here.
 """
 
 from __future__ import annotations
