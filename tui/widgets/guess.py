@@ -17,6 +17,7 @@ from __future__ import annotations
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.visual import Visual, VisualType
+from textual.widget import Widget
 from textual.widgets import Digits, Static
 
 from tui.widgets.lines import DirectLines
@@ -74,6 +75,12 @@ class ConfidenceText(DirectLines, Static):
     _rows_key: tuple[object, ...] | None = None  # (id of the visual, size)
     _rows_visual: Visual | None = None  # that visual (kept, so that its id stays its own)
     _quiet = False  # inside `update`: Static's full refresh is not wanted
+
+    def __init__(self, content: VisualType = "", *, id: str | None = None) -> None:
+        """A Static showing `content`; its text has no links, so Textual's link styling (a
+        fifth of the time to lay the text out) is off."""
+        super().__init__(content, id=id)
+        self.set_reactive(Widget.auto_links, False)
 
     def update(self, content: VisualType = "", *, layout: bool = True) -> None:
         """Show `content` (markup as for a `Static`). With `layout=False` (the widget's size
