@@ -43,15 +43,9 @@ class GuessDigit(DirectLines, Digits):
             size = self.line_size
             self.refresh(*([Region(0, 0, *size)] if size.area else []))
 
-    def refresh(self, *regions, **kwargs):  # type: ignore[no-untyped-def]
-        """Textual's refresh; a whole refresh (styles, size, selection) draws the digits anew."""
-        if not regions:
-            self._glyphs = None
-        return super().refresh(*regions, **kwargs)
-
-    def notify_style_update(self) -> None:
-        """Styles changed: draw the digits anew."""
-        super().notify_style_update()
+    def _restyled(self) -> None:
+        """Styles, size or selection may have changed: draw the digits anew."""
+        super()._restyled()
         self._glyphs = None
 
     def render_line(self, y: int) -> Strip:
@@ -102,16 +96,14 @@ class ConfidenceText(DirectLines, Static):
             self.refresh(*(Region(0, y, width, 1) for y in changed))
 
     def refresh(self, *regions, **kwargs):  # type: ignore[no-untyped-def]
-        """Textual's refresh, except inside `update`; a whole refresh lays the text out again."""
+        """Textual's refresh, except inside `update`."""
         if self._quiet:
             return self
-        if not regions:
-            self._rows_key = None
         return super().refresh(*regions, **kwargs)
 
-    def notify_style_update(self) -> None:
-        """Styles changed: lay the text out again."""
-        super().notify_style_update()
+    def _restyled(self) -> None:
+        """Styles, size or selection may have changed: lay the text out again."""
+        super()._restyled()
         self._rows_key = None
 
     def _lay_out(self) -> list[Strip]:

@@ -164,10 +164,15 @@ class DirectLines:
         """Textual's refresh; a refresh of the whole widget (a style change) works the edges
         out again."""
         if not regions:
-            self._direct_plan = None
+            self._restyled()
         return super().refresh(*regions, **kwargs)  # type: ignore[misc]
 
     def notify_style_update(self) -> None:
         """Styles changed: work the edges out again."""
         super().notify_style_update()  # type: ignore[misc]
+        self._restyled()
+
+    def _restyled(self) -> None:
+        """The styles, the size or the whole content may have changed: forget the edges (a
+        widget keeping rows of its own forgets them here too)."""
         self._direct_plan = None
