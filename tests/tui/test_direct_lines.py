@@ -115,12 +115,16 @@ async def test_direct_lines_match_textuals_own_rendering():
             widget.focus()
             await pilot.pause()
             assert_same(widget)
-        dark = cells(preview.render_lines(Region(0, 0, *preview.outer_size)))
+        def content(widget: Widget) -> list[list[tuple[str, Any]]]:  # the grey pixels alone
+            return cells([widget.render_line(y) for y in range(widget.line_size.height)])
+
+        dark = [content(preview), content(canvas)]
         app.theme = "textual-light"
         await pilot.pause()
         for widget in widgets:
             assert_same(widget)
-        assert cells(preview.render_lines(Region(0, 0, *preview.outer_size))) != dark
+        for widget, before in zip((preview, canvas), dark, strict=True):  # new grey palettes
+            assert content(widget) != before
 
 
 async def test_confidence_text_shows_what_a_static_shows_and_repaints_changed_rows():
