@@ -22,8 +22,8 @@ from pathlib import Path
 from _common import CpuMeter, Row, fmt_seconds, machine_report, make_parser, table, verdict
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("train_speed", "vs_torch", "limit", "latency", "memory", "startup", "robustness",
-              "teach", "conv")
+BENCHMARKS = ("train_speed", "vs_torch", "limit", "latency", "compositing", "memory", "startup",
+              "robustness", "teach", "conv")
 
 
 def main() -> None:

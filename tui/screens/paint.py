@@ -48,7 +48,7 @@ from network.registry import name_of
 from tui.compositor import BandedCompositor
 from tui.screens.base import DigitsScreen
 from tui.widgets.canvas import Canvas
-from tui.widgets.guess import GuessDigit
+from tui.widgets.guess import ConfidenceText, GuessDigit
 from tui.widgets.preview import Preview
 from tui.widgets.probabilities import Probabilities
 from tui.widgets.status import StatusLine
@@ -185,7 +185,7 @@ class PaintScreen(DigitsScreen):
             with Vertical(id="result-pane"):
                 with Horizontal(id="prediction"):
                     yield GuessDigit("", id="digit")
-                    yield Static(HINT, id="confidence")
+                    yield ConfidenceText(HINT, id="confidence")
                 with Horizontal(id="details"):
                     yield Probabilities(id="bars")
                     yield Preview(title="what the network sees", id="preview")

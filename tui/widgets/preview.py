@@ -23,10 +23,12 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from mnist import SIDE
+from tui.widgets.lines import DirectLines
 
 GUIDE = 256
 """Palette index of the faint guide tint (blank pixels inside the central 20x20 area)."""
 _GUIDE_MIX = 0.09
+_PAIRS = GUIDE + 1  # palette indices: a (top, bottom) pair is top * _PAIRS + bottom
 UPPER_HALF = "▀"
 LOWER_HALF = "▄"
 
@@ -42,14 +44,17 @@ class GreyPalette:
         self.colours: list[RichColor] = [c.rich_color for c in colours]
         self.textual_colours = colours
         self.full: list[Style] = [Style(bgcolor=c) for c in self.colours]
+        self.pairs: dict[int, Style] = {}  # half-block styles by top * 257 + bottom
         self._cache: dict[tuple[object, ...], Style] = {}
 
     def pair(self, top: int, bottom: int) -> Style:
         """Style for an upper-half block: foreground = `top` level, background = `bottom`."""
-        style = self._cache.get((top, bottom))
-        if style is None:
-            style = Style(color=self.colours[top], bgcolor=self.colours[bottom])
-            self._cache[(top, bottom)] = style
+        return self.pairs.get(top * _PAIRS + bottom) or self.pair_of(top * _PAIRS + bottom)
+
+    def pair_of(self, code: int) -> Style:
+        """`pair(top, bottom)` for `code` = top * 257 + bottom, made and kept in `pairs`."""
+        top, bottom = divmod(code, _PAIRS)
+        style = self.pairs[code] = Style(color=self.colours[top], bgcolor=self.colours[bottom])
         return style
 
     def over(self, level: int, colour: RichColor, bold: bool = False) -> Style:
@@ -62,21 +67,35 @@ class GreyPalette:
         return style
 
 
-class GreyPaletteMixin:
+class GreyPaletteMixin(DirectLines):
     """For widgets drawing grey pixels: `grey_palette(component)` follows the theme.
 
-    The component class gives the colours: `background` is the paper, `color` the ink.
+    The component class gives the colours: `background` is the paper, `color` the ink. Such a
+    widget (the preview, the paint grid) keeps each row's strip until its pixels change, so it
+    also draws its finished lines itself (`DirectLines`).
     """
 
     _grey_palette: GreyPalette | None = None
+    _grey_component: str | None = None  # whose colours `_grey_palette` has, until restyled
 
     def grey_palette(self, component: str) -> GreyPalette:
-        """The palette for the component's current colours (the same object until they change)."""
+        """The palette for the component's current colours (the same object until they change).
+
+        Looked up again only after a style change (`_restyled`): asked for every row drawn,
+        the component's styles took about 10 us each time."""
+        if component == self._grey_component and self._grey_palette is not None:
+            return self._grey_palette
         styles = self.get_component_styles(component)  # type: ignore[attr-defined]
         key = (styles.background, styles.color)
         if self._grey_palette is None or self._grey_palette.key != key:
             self._grey_palette = GreyPalette(*key)
+        self._grey_component = component
         return self._grey_palette
+
+    def _restyled(self) -> None:
+        """Styles may have changed: look the component's colours up again."""
+        super()._restyled()
+        self._grey_component = None
 
 
 def as_levels(image: np.ndarray | None) -> np.ndarray:
@@ -96,32 +115,34 @@ def as_levels(image: np.ndarray | None) -> np.ndarray:
 
 def half_block_strip(palette: GreyPalette, top: np.ndarray, bottom: np.ndarray) -> Strip:
     """One terminal row showing two pixel rows (int arrays of palette indices) as "▀" cells."""
+    pairs, pair_of = palette.pairs, palette.pair_of
+    codes = (top.astype(np.int32) * _PAIRS + bottom).tolist()
     segments = []
-    run_style: Style | None = None
-    run = 0
-    for t, b in zip(top.tolist(), bottom.tolist(), strict=True):
-        style = palette.pair(t, b)
-        if style is run_style:
+    run_code, run = codes[0], 0
+    for code in codes:  # one segment per run of equal cells
+        if code == run_code:
             run += 1
             continue
-        if run_style is not None:
-            segments.append(Segment(UPPER_HALF * run, run_style))
-        run_style, run = style, 1
-    if run_style is not None:
-        segments.append(Segment(UPPER_HALF * run, run_style))
-    return Strip(segments, len(top))
+        segments.append(Segment(UPPER_HALF * run, pairs.get(run_code) or pair_of(run_code)))
+        run_code, run = code, 1
+    segments.append(Segment(UPPER_HALF * run, pairs.get(run_code) or pair_of(run_code)))
+    return Strip(segments, len(codes))
 
 
 def pixel_strip(palette: GreyPalette, levels: np.ndarray) -> Strip:
     """One terminal row showing a pixel row (int palette indices), two blank columns per pixel."""
-    values = levels.tolist()
+    full = palette.full
+    codes = levels.tolist()
     segments = []
-    start = 0
-    for col in range(1, len(values) + 1):
-        if col == len(values) or values[col] != values[start]:
-            segments.append(Segment("  " * (col - start), palette.full[values[start]]))
-            start = col
-    return Strip(segments, 2 * len(values))
+    run_code, run = codes[0], 0
+    for code in codes:  # one segment per run of equal pixels
+        if code == run_code:
+            run += 1
+            continue
+        segments.append(Segment("  " * run, full[run_code]))
+        run_code, run = code, 1
+    segments.append(Segment("  " * run, full[run_code]))
+    return Strip(segments, 2 * len(codes))
 
 
 def image_strip(
@@ -204,10 +225,10 @@ class Preview(GreyPaletteMixin, Widget):
         changed = np.flatnonzero((levels != self._levels).reshape(SIDE // 2, 2 * SIDE).any(axis=1))
         if changed.size:
             self._levels = levels
-            top, bottom = int(changed[0]), int(changed[-1]) + 1
-            for y in range(top, bottom):
+            width = max(self.line_size.width, SIDE)
+            for y in changed.tolist():
                 self._rows.pop(y, None)
-            self.refresh(Region(0, top, max(self.size.width, SIDE), bottom - top))
+            self.refresh(*(Region(0, y, width, 1) for y in changed.tolist()))
 
     def notify_style_update(self) -> None:
         """Theme or CSS changed: draw every row again."""
@@ -224,14 +245,15 @@ class Preview(GreyPaletteMixin, Widget):
 
     def render_line(self, y: int) -> Strip:
         """Row `y` of 14: pixel rows 2y (top halves) and 2y+1 (bottom halves)."""
+        width = self.line_size.width
         if not 0 <= y < SIDE // 2:
-            return Strip.blank(self.size.width)
+            return Strip.blank(width)
         palette = self.grey_palette("preview--paper")
         if palette is not self._palette:
             self._palette = palette
             self._rows.clear()
         strip = self._rows.get(y)
-        if strip is None or strip.cell_length != self.size.width:
+        if strip is None or strip.cell_length != width:
             strip = image_strip(palette, self._levels, y, compact=True)
-            strip = self._rows[y] = strip.adjust_cell_length(self.size.width)
+            strip = self._rows[y] = strip.adjust_cell_length(width)
         return strip

@@ -6,7 +6,8 @@ blocks, so a probability moves the bar's end by an eighth of a cell. With room f
 more) the rows are spaced by a blank line. Colours come from component classes (theme variables).
 
 While a digit is drawn the probabilities change many times a second, mostly in a few rows: `show`
-repaints only the rows whose text or bar changed, and each row's strip is kept until it does.
+repaints only the rows whose text or bar changed, and each row's strip is kept until it does
+(and, finished for the screen, by `DirectLines`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui.widgets.lines import DirectLines
+
 N_CLASSES = 10
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 _LABEL_WIDTH = 2  # "7 "
@@ -35,7 +38,7 @@ def bar_cells(fraction: float, width: int) -> tuple[int, str]:
     return full, _EIGHTHS[rest] if rest and full < width else ""
 
 
-class Probabilities(Widget):
+class Probabilities(DirectLines, Widget):
     """Bars for the ten digits; `show(probs)` updates them, `show(None)` empties them."""
 
     DEFAULT_CSS = """
@@ -86,7 +89,7 @@ class Probabilities(Widget):
             raise ValueError(f"expected {N_CLASSES} probabilities, got {len(value)}")
         if value == self._probs:
             return
-        width = self.size.width
+        width = self.line_size.width
         before = [self._row_key(digit, width) for digit in range(N_CLASSES)]
         self._probs = value
         self._top = None if value is None else max(range(N_CLASSES), key=value.__getitem__)
@@ -120,7 +123,7 @@ class Probabilities(Widget):
 
     def _spacing(self) -> int:
         """Rows per digit: 2 when there is room for a blank line between bars, else 1."""
-        return 2 if self.size.height >= 2 * N_CLASSES - 1 else 1
+        return 2 if self.line_size.height >= 2 * N_CLASSES - 1 else 1
 
     @dataclass
     class Chosen(Message):
@@ -141,33 +144,9 @@ class Probabilities(Widget):
             event.stop()
             self.post_message(self.Chosen(digit))
 
-    def render_lines(self, crop: Region) -> list[Strip]:
-        """The rows in `crop`, straight from `render_line` (with the app's line filters).
-
-        Textual passes each row through its styles cache to add a border, padding, tint or
-        opacity; this widget has none of these (its rows carry their own styles), so that pass
-        changed nothing but cost 60-100 us a row when a drag changes the bars every frame. With
-        any of them set, Textual's own path is taken.
-        """
-        styles = self.styles
-        if (styles.gutter or styles.tint.a or self.opacity != 1 or styles.text_opacity != 1
-                or styles.has_rule("hatch") or styles.has_rule("outline")):
-            return super().render_lines(crop)
-        filters = self.app.get_line_filters()
-        background = self.background_colors[1]
-        x1, x2 = crop.column_span
-        whole = (x1, x2) == (0, self.size.width)
-        strips = []
-        for y in crop.line_range:
-            strip = self.render_line(y)
-            for line_filter in filters:
-                strip = strip.apply_filter(line_filter, background)
-            strips.append(strip if whole else strip.crop(x1, x2))
-        return strips
-
     def render_line(self, y: int) -> Strip:
         """Row `y`: the label, the bar and the percentage of one digit (or a spacer row)."""
-        size = self.size
+        size = self.line_size
         width = size.width
         cached = self._strips.get(y)
         if cached is not None and cached[0] == size and cached[1] is self._probs:
