@@ -77,6 +77,9 @@ def few_rows_product(a: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 _GEMMS: dict[str, Any] = {}
 
+#: `rng` for an MLP whose parameters are set right after it is built (see `MLP.copy`).
+_NO_DRAW = object()
+
 
 def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float = 1.0,
          beta: float = 0.0) -> np.ndarray:
@@ -175,6 +178,9 @@ class MLP(Classifier):
         self.weights, self.grad_weights = self._views(self.params), self._views(self.grads)
         self.biases, self.grad_biases = self._bias_views(self.params), self._bias_views(self.grads)
 
+        if rng is _NO_DRAW:  # `copy`: the parameters are written right after
+            self._capacity = 0
+            return
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         for w in self.weights:
             w[...] = gen.standard_normal(w.shape, dtype=np.float32) * np.float32(
@@ -253,6 +259,17 @@ class MLP(Classifier):
         arrays.update({f"biases_{i}": b for i, b in enumerate(self.biases)})
         return arrays
 
+    def copy(self) -> MLP:
+        """An independent copy: same architecture, copied parameters and metadata.
+
+        Built without drawing weights that would be overwritten at once: the training loop
+        copies its model at the end of every epoch (2.9 ms of drawing for 784-200-10).
+        """
+        twin = MLP.from_architecture(self.architecture(), rng=_NO_DRAW, dtype=self.dtype.type)
+        twin.params[...] = self.params
+        twin.metadata = dict(self.metadata)
+        return twin
+
     def __repr__(self) -> str:
         """E.g. 'MLP(784-200-10, sigmoid, sigmoid output, no biases)'."""
         shape = "-".join(map(str, self.sizes))
@@ -281,20 +298,30 @@ class MLP(Classifier):
         Returns:
             (B, n_L) logits (the last layer's pre-activations), a view into an internal buffer
             that the next `forward` overwrites.
+
+        Floating-point errors (a saturated sigmoid's e^-z overflowing to inf, which gives the
+        right 0) are left to the caller's np.errstate; `network.train.train` ignores them all.
         """
         b = x.shape[0]
         self._ensure_buffers(b)
         self._x = x
         a = x
         last = self.n_layers - 1
+        act = self.activation
         for i, w in enumerate(self.weights):
             z = self._acts[i][:b]
-            gemm(a, w, z)
+            if i == last:
+                gemm(a, w, z)
+                if self.use_biases:
+                    z += self.biases[i]
+                return z
+            gemm(a, w, z, alpha=act.sign)  # sign * z: what the activation starts from
             if self.use_biases:
-                z += self.biases[i]
-            if i < last:
-                self.activation.forward(z, out=z)
-            a = z
+                if act.sign < 0:
+                    z -= self.biases[i]
+                else:
+                    z += self.biases[i]
+            a = act.from_signed(z, out=z)
         return a
 
     def backward(

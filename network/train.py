@@ -298,7 +298,7 @@ def train(
                     scale_into(batch, model.scaling, x)
                 lr = rates[bi]
                 logits = model.forward(x)
-                np.argmax(logits, axis=1, out=predicted[lo:hi])
+                logits.argmax(axis=1, out=predicted[lo:hi])  # not np.argmax's Python wrapper
                 if fused:
                     loss = model.backward(y, lr, decay=optimizer.fused_step(lr))
                 else:
