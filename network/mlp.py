@@ -37,9 +37,9 @@ __all__ = ["MLP", "INITS", "gemm", "few_rows_product"]
 SMALL_BATCH = 5
 
 #: `few_rows_product` multiplies weight matrices smaller than this (in weights) with one matrix
-#: product: on (5, 784) inputs, one product measured faster up to about 100 outputs (784 x 10:
-#: 11 against 46 us; 784 x 200: 101 against 83 us; medians, one BLAS thread).
-FEW_ROWS_MIN_WEIGHTS = 2**17
+#: product, which OpenBLAS runs on one thread at this size (it splits a product only above
+#: 4 x 65,536 multiply-adds): 784 x 10 on 5 rows took 11 us so against 41 us through np.einsum.
+FEW_ROWS_MIN_WEIGHTS = 2**15
 
 #: Weight inits: std of normal(0, std) for a layer with n_in inputs. Biases start at 0.
 INITS = {
@@ -49,30 +49,32 @@ INITS = {
 
 
 def few_rows_product(a: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """a @ w for a few rows a (B, n) and weights w (n, m), into a new (B, m) array.
+    """a @ w for a few rows a (B, n) and weights w (n, m), into a new (B, m) array, on the
+    calling thread alone.
 
-    OpenBLAS packs (copies) the whole of w for a matrix product, which for a few rows costs
-    more than the arithmetic. For w of at least `FEW_ROWS_MIN_WEIGHTS` weights this leaves out
-    first the inputs that are zero in every row (blank pixels on a 0..1 scale, ReLU units that
-    are off), when that drops at least half of them, and then takes one matrix-vector product
-    per row, which reads w where it is. 0 * w adds nothing to a sum, so for finite weights the
-    result is a @ w up to the order of the additions (float32 rounding).
+    For w of at least `FEW_ROWS_MIN_WEIGHTS` weights the inputs that are zero in every row
+    (blank pixels on a 0..1 scale, ReLU units that are off) are left out first, when that drops
+    at least half of them; 0 * w adds nothing to a sum, so for finite weights the result is
+    a @ w up to the order of the additions (float32 rounding). The rest is multiplied with
+    np.einsum, NumPy's own loop on one thread: OpenBLAS packs (copies) the whole of w for a
+    matrix product, and splits it over its threads, whose hand-over waits for the scheduler
+    when the other core is busy (the Paint screen's own thread, or another process).
 
     Measured on the Paint screen's 5 rows (a normalized MNIST digit and its one-pixel shifts)
     with the shipped 784-800-800-10 ReLU network, 'unit' inputs: 185 of 784 pixels and about
-    250 of 800 hidden units were non-zero in some row, and its (5, 784) @ (784, 800) product
-    took 138 us this way against 468 us as one matrix product and 334 us as 5 matrix-vector
-    products on all inputs (medians of 1000, one BLAS thread). Only reads `w`.
+    250 of 800 hidden units were non-zero in some row. Its first layer took 135 us this way
+    (92 us with one BLAS matrix-vector product per row instead of einsum) against 443 us as one
+    matrix product (medians of 2000, one BLAS thread). The whole recognition, with 2 BLAS
+    threads while other processes kept 1.2 cores busy: median 0.98 ms and p99 13 ms this way,
+    0.82 and 64 ms with the matrix-vector products, 4.5 and 82 ms as one product per layer.
+    Only reads `w`.
     """
     if w.size < FEW_ROWS_MIN_WEIGHTS:
         return a @ w
     used = np.flatnonzero(a.any(axis=0))
     if 2 * used.size <= a.shape[1]:
         a, w = a[:, used], w.take(used, axis=0)
-    out = np.empty((a.shape[0], w.shape[1]), dtype=np.result_type(a, w))
-    for r in range(a.shape[0]):
-        np.dot(a[r], w, out=out[r])
-    return out
+    return np.einsum("bi,ij->bj", a, w)
 
 
 _GEMMS: dict[str, Any] = {}
