@@ -119,7 +119,8 @@ class GemmReplay:
             sign = -1.0 if lo // self.batch % 2 else 1.0
             a = self.x[:b]
             for i, w in enumerate(self.w):
-                gemm(a, w, self.acts[i][:b])
+                # a hidden sigmoid's product writes -z (`Activation.sign`), the logits' +z
+                gemm(a, w, self.acts[i][:b], alpha=-1.0 if i < last else 1.0)
                 a = self.acts[i][:b]
             for i in range(last, -1, -1):
                 prev = self.x[:b] if i == 0 else self.acts[i - 1][:b]

@@ -25,10 +25,18 @@ class Activation:
     """Base class: an elementwise nonlinearity f and its derivative through the output."""
 
     name = "activation"
+    #: The sign `from_signed` wants its input with: the training forward pass (`MLP.forward`)
+    #: has the matrix product write sign * z, which for the sigmoid saves its negation pass.
+    sign = 1.0
 
     def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """a = f(z). z: any shape float32/float64; returns `out` (allocated if None)."""
         raise NotImplementedError
+
+    def from_signed(self, sz: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """a = f(z) from sz = `sign` * z into `out` (may be sz). Floating-point errors are left
+        to the caller's np.errstate (the training loop ignores them). Returns `out`."""
+        return self.forward(sz, out)
 
     def backward(
         self,
@@ -74,13 +82,21 @@ class Sigmoid(Activation):
     """
 
     name = "sigmoid"
+    sign = -1.0
 
     def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """a = sigmoid(z), same shape and dtype as z (in place when out is z)."""
         out = np.empty_like(z) if out is None else out
         np.negative(z, out=out)
         with np.errstate(over="ignore"):
-            np.exp(out, out=out)
+            return self.from_signed(out, out)
+
+    def from_signed(self, sz: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """a = sigmoid(z) = 1 / (1 + e^sz) from sz = -z: three in-place passes. The training
+        loop's forward pass gets -z from its matrix product (alpha = -1, exact), which saves
+        the negation (4 us of 130 on (128, 200)), and ignores floating-point errors itself,
+        which saves an np.errstate (3 us)."""
+        np.exp(sz, out=out)
         np.add(out, 1.0, out=out)
         np.reciprocal(out, out=out)
         return out

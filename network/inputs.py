@@ -13,6 +13,8 @@ add, about 20 us for 128 images.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from mnist import SIDE
@@ -70,7 +72,7 @@ def as_rows(images: np.ndarray, n_inputs: int = 784) -> np.ndarray:
         x.shape == (SIDE, SIDE) and n_inputs == SIDE * SIDE)
     if single:
         return x.reshape(1, n_inputs)
-    if x.ndim >= 2 and int(np.prod(x.shape[1:])) == n_inputs:
+    if x.ndim >= 2 and math.prod(x.shape[1:]) == n_inputs:
         return x.reshape(x.shape[0], n_inputs)
     raise ModelError(
         f"images must have shape (N, 28, 28), (N, 784), (28, 28) or (784,), got {x.shape}"

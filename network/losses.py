@@ -145,7 +145,7 @@ class SigmoidMSE(OutputLoss):
         b, k = z.shape
         o = self.output(z)  # (B, K)
         # t (IndexError for a label >= K)
-        np.take(self._target_table(k, z.dtype), labels, axis=0, out=grad)
+        self._target_table(k, z.dtype).take(labels, axis=0, out=grad)  # not np.take's wrapper
         np.subtract(o, grad, out=grad)  # o - t
         loss = 0.5 * float(np.vdot(grad, grad)) / b
         grad *= o

@@ -390,7 +390,7 @@ def train(
                 y = shuffled_labels[lo:hi]
                 lr = rates[bi]
                 logits = model.forward(x) if prepared is None else model.forward(x, prepared)
-                np.argmax(logits, axis=1, out=predicted[lo:hi])
+                logits.argmax(axis=1, out=predicted[lo:hi])  # not np.argmax's Python wrapper
                 if fused:
                     loss = model.backward(y, lr, decay=optimizer.fused_step(lr))
                 else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from network import mlp
 from network.errors import ModelError
 from network.inputs import SCALINGS, as_rows, scale_into
 from network.mlp import MLP
@@ -120,6 +121,29 @@ def test_forward_reuses_buffers_for_smaller_batches(float32_error):
     assert np.all(np.abs(part - full[:3]) <= bound[:3])
     assert np.all(np.abs(net.logits(x) - full) <= bound)
     assert bound.max() < 0.01 * np.abs(full).max()
+
+
+def test_a_few_rows_leave_out_the_inputs_zero_in_every_row(float32_error):
+    logit_error, _ = float32_error
+    net = MLP((784, 300, 300, 10), rng=8)  # ReLU, 'unit' inputs, biases
+    rng = np.random.default_rng(9)
+    net.params[net.n_weights :] = rng.normal(0.0, 0.1, net.params.size - net.n_weights)
+    x = np.zeros((5, 784), np.float32)  # like a drawing: most pixels blank in every row
+    x[:, 200:400] = rng.random((5, 200), dtype=np.float32)
+    x[2, 250:300] = 0.0  # blank in one row only: still counted
+    assert x.shape[0] <= mlp.SMALL_BATCH and net.weights[0].size >= mlp.FEW_ROWS_MIN_WEIGHTS
+    exact = x.astype(np.float64)
+    for i, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
+        exact = exact @ w.astype(np.float64) + b
+        if i < 2:
+            exact = np.maximum(exact, 0.0)
+    # each logit within float32 rounding of the exact value (the probabilistic bound: its
+    # worst case is loose enough to hide a small input left out)
+    bound = logit_error(net, x, probable=10.0)
+    assert np.all(np.abs(net.logits(x) - exact) <= bound)
+    assert bound.max() < 1e-3 * np.abs(exact).max()
+    blank = net.logits(np.zeros((1, 784), np.float32))  # no input used at all
+    assert np.all(np.abs(blank - net.logits(np.zeros((8, 784), np.float32))[:1]) <= 1e-6)
 
 
 def test_input_scalings():
