@@ -181,22 +181,17 @@ async def drag(model: Any, path: Any, events_n: int, mode: str) -> dict[str, Any
             event._sent = time.perf_counter()  # type: ignore[attr-defined]
             screen._forward_event(event)
 
-        shown: list[tuple[float, float]] = []  # (event sent, ink changed) per changing event
-        stroke_to, repaint = canvas._stroke_to, canvas._repaint
-        changed = [False]
+        shown: list[tuple[float, float]] = []  # (event sent, canvas changed) per changing event
+        stroke_to = canvas._stroke_to
 
-        def timed_repaint(box: Any) -> None:
-            changed[0] = True
-            repaint(box)
-
-        def timed_stroke_to(event: Any) -> None:
-            changed[0] = False
-            stroke_to(event)
+        def timed_stroke_to(event: Any) -> Any:
+            box, moved = result = stroke_to(event)
             sent_at = getattr(event, "_sent", None)
-            if changed[0] and sent_at is not None:
+            if (box is not None or moved) and sent_at is not None:  # new ink or the cursor
                 shown.append((sent_at, time.perf_counter()))
+            return result
 
-        canvas._repaint, canvas._stroke_to = timed_repaint, timed_stroke_to
+        canvas._stroke_to = timed_stroke_to
         # the screen hands the canvas a copy of each motion event, with the canvas's own
         # offsets: keep the send time on the copy
         translate = Screen._translate_mouse_move_event

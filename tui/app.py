@@ -38,6 +38,7 @@ from network.registry import set_active, startup_model
 from tui import startup
 from tui.screens.base import MIN_HEIGHT, MIN_WIDTH
 from tui.screens.paint import PaintScreen
+from tui.widgets.canvas import Canvas
 from tui.widgets.modal import CommandPalette
 
 if TYPE_CHECKING:
@@ -155,17 +156,23 @@ class DigitsApp(App[None]):
 
     async def on_event(self, event: events.Event) -> None:
         """Handle an event; in a burst of motion events, let the widget that holds the mouse
-        have them in slices.
+        have them in slices, and let frames through.
 
         Textual forwards every queued event to the widget under (or holding) the mouse before
         that widget handles the first one: the app's loop does not yield while its queue is not
         empty. In a burst (a fast drag on a busy machine: 500 motion events queued) the canvas
         and the screen then saw nothing for the whole queue. After `FORWARD_SLICE` seconds of
-        forwarding, the app yields once, so the canvas draws what it has (and, when it has
-        drawn for a while, waits for a frame) before more arrive.
+        forwarding, the app yields once. The Paint screen draws a stroke's motion as it is
+        forwarded (`PaintScreen._handle_mouse_move`), so the app also waits for a frame when
+        the canvas has drawn for a while without one (`Canvas.let_frame_through`).
         """
         await super().on_event(event)
         if isinstance(event, events.MouseMove) and self.mouse_captured is not None:
+            holder = self.mouse_captured
+            if isinstance(holder, Canvas) and holder.frame_overdue:
+                await holder.let_frame_through()
+                self._slice_start = time.perf_counter()
+                return
             now = time.perf_counter()
             if now - self._slice_start >= FORWARD_SLICE:
                 await asyncio.sleep(0)

@@ -241,7 +241,7 @@ async def test_a_burst_queued_on_the_app_reaches_the_canvas_in_slices(make_app, 
         order: list[str] = []
         stroke_to, forward = canvas._stroke_to, screen._forward_event
         monkeypatch.setattr(canvas, "_stroke_to",
-                            lambda event: (order.append("canvas"), stroke_to(event)))
+                            lambda event: (order.append("canvas"), stroke_to(event))[1])
         monkeypatch.setattr(screen, "_forward_event",
                             lambda event: (order.append("app"), forward(event)))
         for point in points[1:]:

@@ -25,6 +25,7 @@ recognize_proba (the model's probabilities averaged over the image and its one-p
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,7 @@ from textual import errors, events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Static
@@ -58,6 +60,11 @@ FULL_CANVAS_SIZE = (92, 34)
 HINT = "Draw a digit on the grid:\nmouse, or arrows + space (? for help)."
 MOUSE_TIP = "Left button paints, right button erases."
 KEEP_DRAWING = "Keep drawing: a dab or a short\nline is not a digit yet."
+STROKE_SWITCH_INTERVAL = 0.0005
+"""Python's thread switch interval (seconds) during a mouse stroke, while the screen's
+recognition thread and the UI thread share the interpreter (`sys.setswitchinterval`; restored
+when the stroke ends). At the default 5 ms, a thread that has let go of the interpreter (for a
+matrix product) waits up to 5 ms to get it back from the other, each time."""
 SURE_FROM = 0.7
 """Below this top probability the screen says "not sure: 4 or 9?" instead of "sure it is a 4".
 On MNIST's test set the shipped model is below it for 60 of 10,000 digits and wrong for 21 of
@@ -117,6 +124,21 @@ def evaluate(pixels: np.ndarray, model: Any) -> Recognition:
     return Recognition(probs, image, message, time.perf_counter() - started)
 
 
+def confidence_text(probs: np.ndarray, best: int, second: int) -> Content:
+    """What the Paint screen says next to the guess, for (10,) `probs` whose top two are
+    `best` and `second`: how sure, and the runner-up.
+
+    Built as `Content` rather than parsed from markup (0.4 ms a result, 10 us built).
+    """
+    if probs[best] < SURE_FROM:
+        return Content.assemble(
+            (f"not sure: {best} or {second}?", "b"), "\n",
+            (f"{best} ({probs[best] * 100:.1f}%), {second} ({probs[second] * 100:.1f}%)", "dim"))
+    return Content.assemble(
+        (f"{probs[best] * 100:.1f}%", "b"), f" sure it is a {best}\n",
+        (f"next: {second} ({probs[second] * 100:.1f}%)", "dim"))
+
+
 class PaintScreen(DigitsScreen):
     """Paint a digit with the mouse or the keyboard; the active model recognizes it live."""
 
@@ -158,13 +180,14 @@ class PaintScreen(DigitsScreen):
         self._in_flight = False  # a recognition runs in a thread (during a mouse stroke)
         self._generation = 0  # recognitions done here: a thread's older result is not shown
         self._recognizer: ThreadPoolExecutor | None = None  # the thread for strokes' recognitions
+        self._switch_interval: float | None = None  # Python's, to restore after a stroke
         self._preview_image: np.ndarray | None = None  # the latest result's normalized image
         self._preview_pending = False  # the preview shows it after the next frame
         self._caption = ""
         self._caption_image: np.ndarray | None = None
         self._want_random = False
         self._rng = np.random.default_rng()
-        self._texts: dict[str, str] = {}  # what _set_text last showed, by selector
+        self._texts: dict[Static, str | Content] = {}  # what _set_text last showed, by widget
         self._keep_pending = False  # `t` was pressed: the next key names the digit
         self._label: tuple[tuple[Any, ...], str] | None = None  # model_label's last answer
 
@@ -181,15 +204,18 @@ class PaintScreen(DigitsScreen):
         with Horizontal(id="paint-main"):
             with Vertical(id="canvas-pane"):
                 yield canvas
-                yield Static(id="caption")
+                yield (caption := Static(id="caption"))
             with Vertical(id="result-pane"):
                 with Horizontal(id="prediction"):
-                    yield GuessDigit("", id="digit")
-                    yield Static(HINT, id="confidence")
+                    yield (digit := GuessDigit("", id="digit"))
+                    yield (confidence := Static(HINT, id="confidence"))
                 with Horizontal(id="details"):
-                    yield Probabilities(id="bars")
-                    yield Preview(title="what the network sees", id="preview")
-        yield StatusLine(id="status")
+                    yield (bars := Probabilities(id="bars"))
+                    yield (preview := Preview(title="what the network sees", id="preview"))
+        yield (status := StatusLine(id="status"))
+        # kept, as the canvas is: a query per result (five of them) cost 0.1-0.2 ms
+        self._digit, self._confidence, self._bars = digit, confidence, bars
+        self._preview, self._status, self._caption_text = preview, status, caption
 
     @property
     def canvas(self) -> Canvas:
@@ -209,11 +235,14 @@ class PaintScreen(DigitsScreen):
         return super().get_style_at(x, y)
 
     def _handle_mouse_move(self, event: events.MouseMove) -> None:
-        """Hand a motion event of a stroke straight to the canvas.
+        """Hand a motion event of a stroke straight to the canvas, and update the screen.
 
         Textual's handling of each motion event also works out the widget under the pointer,
         its pointer shape, its hover style and its tooltip: about 0.2 ms an event, none of which
-        can change while the canvas holds the mouse for a stroke.
+        can change while the canvas holds the mouse for a stroke. The canvas draws the segment
+        at once (`Canvas.drag`), without a message of its own to dispatch, and the screen
+        takes the change and the cursor's move from there rather than from a `Canvas.Changed`
+        and a `Canvas.ToolChanged` per event.
         """
         canvas = self.app.mouse_captured
         if isinstance(canvas, Canvas) and canvas.stroking and canvas.screen is self:
@@ -222,9 +251,11 @@ class PaintScreen(DigitsScreen):
             except errors.NoWidget:
                 pass
             else:
-                mouse_event = self._translate_mouse_move_event(event, canvas, region)
-                mouse_event._set_forwarded()
-                canvas._forward_event(mouse_event)
+                box, moved = canvas.drag(self._translate_mouse_move_event(event, canvas, region))
+                if box is not None:
+                    self._ink_changed(time.perf_counter())
+                if moved:
+                    self._update_status()
                 return
         super()._handle_mouse_move(event)
 
@@ -267,24 +298,47 @@ class PaintScreen(DigitsScreen):
 
     # -- recognition -----------------------------------------------------------------------------
     @dataclass
-    class Recognized(Message):
-        """A recognition run in a thread during a stroke has finished."""
+    class Recognized(Message, bubble=False):
+        """A recognition run in a thread during a stroke has finished (for the screen alone:
+        bubbled on, the app would dispatch it too)."""
 
         generation: int  #: the screen's `_generation` when it started
         since: float | None  #: the earliest change it covers (perf_counter), if any
         result: Recognition
 
     def on_canvas_changed(self, message: Canvas.Changed) -> None:
-        """The ink changed: schedule one recognition for all changes queued so far."""
-        if self._pending_since is None or message.when < self._pending_since:
-            self._pending_since = message.when
-        self._schedule_recognition()
+        """The ink changed: recognize it (see `_ink_changed`)."""
+        self._ink_changed(message.when)
+
+    def _ink_changed(self, when: float) -> None:
+        """The ink changed at `when` (perf_counter): during a mouse stroke, recognize it in the
+        screen's thread now, or as soon as the recognition running there is done; otherwise
+        schedule one recognition for all changes queued so far."""
+        if self._pending_since is None or when < self._pending_since:
+            self._pending_since = when
+        if self.canvas.stroking:
+            self._recognition_scheduled = True
+            self._recognize_stroke()
+        else:
+            self._schedule_recognition()
 
     def on_canvas_stroke_ended(self, message: Canvas.StrokeEnded) -> None:
-        """A mouse stroke ended: if a recognition is still running in its thread, recognize the
-        ink as it is now, so that what is shown once the stroke is over is for the final ink."""
-        if self._in_flight:
+        """A mouse stroke ended: if a recognition is still running in its thread, or the ink
+        changed since the last one started, recognize the ink as it is now, so that what is
+        shown once the stroke is over is for the final ink."""
+        self._share_interpreter(False)
+        if self._in_flight or self._recognition_scheduled:
             self.recognize()
+
+    def _share_interpreter(self, sharing: bool) -> None:
+        """Switch threads every `STROKE_SWITCH_INTERVAL` (sharing: during a stroke, while the
+        recognition thread runs) or as before."""
+        if sharing and self._switch_interval is None:
+            self._switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(STROKE_SWITCH_INTERVAL)
+        elif not sharing and self._switch_interval is not None:
+            sys.setswitchinterval(self._switch_interval)
+            self._switch_interval = None
 
     def _schedule_recognition(self) -> None:
         """Run `recognize` once for the changes made meanwhile: after the messages already
@@ -298,13 +352,19 @@ class PaintScreen(DigitsScreen):
 
     def _recognize_if_due(self) -> None:
         """Recognize, unless something that needed the result did it already: during a mouse
-        stroke in a thread (one at a time; the next starts when its result is in), otherwise
-        right here."""
+        stroke in the screen's thread, otherwise right here."""
         if not self._recognition_scheduled:
             return
-        if not self.canvas.stroking:
+        if self.canvas.stroking:
+            self._recognize_stroke()
+        else:
             self.recognize()
-        elif not self._in_flight:
+
+    def _recognize_stroke(self) -> None:
+        """During a mouse stroke: recognize the ink in the screen's thread, unless a
+        recognition runs there already (one at a time: the next starts when its result is in,
+        `on_paint_screen_recognized`)."""
+        if not self._in_flight and self._recognition_scheduled:
             self._recognition_scheduled = False
             self._in_flight = True
             since, self._pending_since = self._pending_since, None
@@ -322,6 +382,7 @@ class PaintScreen(DigitsScreen):
         """
         if self._recognizer is None:
             self._recognizer = ThreadPoolExecutor(1, thread_name_prefix="paint-recognition")
+        self._share_interpreter(True)
         post, message = self.post_message, self.Recognized
 
         def run() -> None:
@@ -331,19 +392,21 @@ class PaintScreen(DigitsScreen):
 
     def on_unmount(self) -> None:
         """Stop the recognition thread (a result still coming is dropped with the screen)."""
+        self._share_interpreter(False)
         if self._recognizer is not None:
             self._recognizer.shutdown(wait=False, cancel_futures=True)
             self._recognizer = None
 
     def on_paint_screen_recognized(self, message: Recognized) -> None:
-        """A thread's result: show it unless the screen recognized newer ink meanwhile; start
-        the next one if the ink changed while it ran."""
+        """A thread's result: show it unless the screen recognized newer ink meanwhile; if the
+        ink changed while it ran, start the next one at once (waiting for a frame first made
+        the prediction lag the ink by a frame more)."""
         self._in_flight = False
         if message.generation != self._generation:  # outdated by a recognition done here
             return
+        if self.canvas.stroking:
+            self._recognize_stroke()
         self._show_result(message.result, message.since)
-        if self._recognition_scheduled:
-            self.call_after_refresh(self._recognize_if_due)
 
     def _frame_shown(self) -> None:
         """A frame was drawn since the last recognition."""
@@ -382,44 +445,37 @@ class PaintScreen(DigitsScreen):
                 self.call_after_refresh(self._show_preview)
         else:
             self._show_preview()
-        self.query_one(Probabilities).show(probs)
-        digit = self.query_one("#digit", GuessDigit)
+        self._bars.show(probs)
         if probs is None:
-            digit.update("")
-            self._set_text("#confidence", message, layout=False)
+            self._digit.update("")
+            self._set_text(self._confidence, Content(message), layout=False)
             return
         order = np.argsort(-probs, kind="stable")  # equal ones (often 0.0) in digit order
         best, second = int(order[0]), int(order[1])
-        digit.update(str(best))
-        if probs[best] < SURE_FROM:
-            text = (f"[b]not sure: {best} or {second}?[/b]\n"
-                    f"[dim]{best} ({probs[best] * 100:.1f}%), {second} "
-                    f"({probs[second] * 100:.1f}%)[/dim]")
-        else:
-            text = (f"[b]{probs[best] * 100:.1f}%[/b] sure it is a {best}\n"
-                    f"[dim]next: {second} ({probs[second] * 100:.1f}%)[/dim]")
-        self._set_text("#confidence", text, layout=False)
+        self._digit.update(str(best))
+        self._set_text(self._confidence, confidence_text(probs, best, second), layout=False)
 
     def _show_preview(self) -> None:
         """Show the latest recognition's normalized image in the preview."""
         self._preview_pending = False
-        self.query_one(Preview).set_image(self._preview_image)
+        self._preview.set_image(self._preview_image)
 
-    def _set_text(self, selector: str, text: str, layout: bool = True) -> None:
-        """Show `text` in the Static `selector`, doing nothing if it is shown already.
+    def _set_text(self, static: Static, text: str | Content, layout: bool = True) -> None:
+        """Show `text` (markup, or ready `Content`) in `static`, doing nothing if the same text
+        is shown already.
 
         `layout=False` for the fixed-size ones (the confidence): a Static's update otherwise
         lays out the whole screen again, which measured 18 ms a frame during a fast drag and
         delayed what the drag drew by up to 75 ms.
         """
-        if self._texts.get(selector) != text:
-            self._texts[selector] = text
-            self.query_one(selector, Static).update(text, layout=layout)
+        if self._texts.get(static) != text:
+            self._texts[static] = text
+            static.update(text, layout=layout)
 
     @property
     def prediction(self) -> str:
         """The digit shown as the guess ("" when there is none)."""
-        return self.query_one("#digit", GuessDigit).value
+        return self._digit.value
 
     # -- status and caption ----------------------------------------------------------------------
     def on_canvas_tool_changed(self, message: Canvas.ToolChanged) -> None:
@@ -461,7 +517,7 @@ class PaintScreen(DigitsScreen):
         """Brush, pen, tool, cursor, and the active model."""
         canvas = self.canvas
         row, col = canvas.cursor
-        self.query_one("#status", StatusLine).show(
+        self._status.show(
             (f"brush {self.drawing.brush_size} · ", None),
             ("eraser", "status-line--alert") if canvas.eraser else ("paint", None),
             (" · ", None),
@@ -475,7 +531,7 @@ class PaintScreen(DigitsScreen):
         if caption and self._caption_image is not None:
             if not np.array_equal(self._caption_image, self.drawing.pixels):
                 caption += " (edited)"
-        self._set_text("#caption", caption or MOUSE_TIP)
+        self._set_text(self._caption_text, caption or MOUSE_TIP)
 
     # -- loading images ----------------------------------------------------------------------------
     def show_image(self, image: np.ndarray, caption: str) -> None:
