@@ -54,6 +54,7 @@ from textual.widget import Widget
 from mnist import SIDE as SIZE
 from mnist.drawing import Box, Drawing
 from tui.widgets.preview import GUIDE, GreyPalette, GreyPaletteMixin, image_strip
+from tui.widgets.repaint import repaint
 
 FRAME_EVERY = 0.015
 """Seconds of drawing without a frame after which the canvas lets the screen refresh: with
@@ -182,7 +183,7 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         region = self._region(box)
         for y in range(region.y, region.bottom):
             self._lines.pop(y, None)
-        self.refresh(region)
+        repaint(self, region)
 
     def _post(self, message: Message) -> None:
         """Post to the screen directly rather than bubbling through the containers.
