@@ -124,7 +124,10 @@ async def test_motion_queued_faster_than_frames_adds_up_to_the_screen(make_app, 
         for x, y in where[1:]:
             app._driver.process_message(mouse_event(events.MouseMove, x, y))
         app._driver.process_message(mouse_event(events.MouseUp, *where[-1]))
-        await pilot.pause()
+        for _ in range(100):  # until the app has handled the release
+            await pilot.pause()
+            if not canvas.stroking:
+                break
         await pilot.pause()
         assert 0 < len(refreshes) < len(points) - 1  # fewer refreshes than changes
         assert terminal.lines == flatten(screen._compositor.render_strips())
