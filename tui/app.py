@@ -178,6 +178,18 @@ class DigitsApp(App[None]):
                 await asyncio.sleep(0)
                 self._slice_start = time.perf_counter()
 
+    def _update_mouse_over(self, screen: Screen) -> None:
+        """Work out the widget under the mouse after the next frame, except during a stroke.
+
+        Textual asks for it after every frame, with a new callback each time (a message, and
+        `inspect.signature` of the callback); the canvas holds the mouse for a stroke, so what
+        is under it cannot change the hover, and the first frame after the stroke asks again.
+        """
+        holder = self.mouse_captured
+        if isinstance(holder, Canvas) and holder.stroking:
+            return
+        super()._update_mouse_over(screen)
+
     def _after_first_frame(self) -> None:
         """Import the screens the first frame did without, freeze the startup objects, and give
         back what `digits` held until the first frame (`tui.startup`)."""
