@@ -7,16 +7,21 @@ at the bottom (tool, cursor, active model). The grid is drawn at full scale (two
 row per pixel) when the terminal is at least `FULL_CANVAS_SIZE`, otherwise compact (half-block
 cells), so everything fits 80x24.
 
-Recognition runs after every change of the ink, coalesced: a change schedules one recognition
-with `call_later`, which runs after the messages already queued, so a burst of mouse motion
-events costs one forward pass, not one per event; and once a recognition has run, the next one
-waits for the frame that shows it (a fast drag brings several motion events per frame: measured
-on a 2-core EPYC, frames of 46-51 ms of work held 5-8 recognitions of 2.4 ms each). During a
-mouse stroke, recognition (`evaluate`: normalize + recognize_proba, 1-2 ms) runs in the screen's
-own thread, one at a time, and its result comes back as a message, so the frames of a drag do
-not wait for it; the prediction may then lag the ink by a frame or two. When the stroke ends,
-the final ink is recognized on the UI thread if a thread's recognition is still running, so
-what is shown after a stroke is always for the final ink.
+Recognition runs after every change of the ink, coalesced: outside a mouse stroke (keys, the
+pen, loading an image) a change schedules one recognition with `call_later`, which runs after
+the messages already queued, so a burst of changes costs one forward pass, not one per change;
+and once a recognition has run, the next one waits for the frame that shows it (measured on a
+2-core EPYC, frames of 46-51 ms of work held 5-8 recognitions of 2.4 ms each). During a mouse
+stroke, recognition (`evaluate`: normalize + recognize_proba, 2-3 ms) runs in the screen's own
+thread, one at a time: a change starts one at once if none is running, and when a result comes
+back (a message) the next starts at once if the ink changed meanwhile, so the prediction
+follows the ink within a recognition or two and the frames of a drag never wait for one. While
+the stroke lasts, Python switches threads every `STROKE_SWITCH_INTERVAL` instead of 5 ms (the
+two threads share the interpreter). When the stroke ends, the final ink is recognized on the UI
+thread if a thread's recognition is still running or the ink changed since the last one
+started, so what is shown after a stroke is always for the final ink.
+A stroke's motion events do not go through Textual's widget machinery: the screen draws each
+with `Canvas.drag` as it is forwarded, and updates the status line and recognition itself.
 `latencies` keeps, for the last recognitions, the seconds from the earliest pending change to
 the updated prediction widgets; `compute_times` the seconds spent in normalize +
 recognize_proba (the model's probabilities averaged over the image and its one-pixel shifts,

@@ -20,9 +20,10 @@ bottom pixel, a horizontal move keeps the half, and a stroke starts on the top p
 
 Keyboard: a cursor (always drawn, in the tool's colour) with `move_cursor`, `stamp`,
 `toggle_pen` (pen down: moving draws a stroke) and `toggle_eraser`. Changes repaint only the
-changed cells (`refresh(Region)`) and post `Canvas.Changed` to the screen; tool changes post
-`ToolChanged`, once for all the changes made while handling the messages already queued (a
-fast drag moves the cursor with every motion event; the status line needs the last place).
+changed cells (`tui.widgets.repaint`, once a frame) and post `Canvas.Changed` to the screen;
+tool changes post `ToolChanged`, once for all the changes made while handling the messages
+already queued. A mouse stroke's motion events that the Paint screen hands to `drag` directly
+post nothing: the screen updates itself from what `drag` returns.
 
 Python's automatic garbage collection is off while a mouse stroke is open (and back on when it
 ends, however it ends, after the frame that shows the stroke's end): its full collections took
@@ -34,7 +35,8 @@ takes 0.5 ms when the collector waits for the frame).
 A burst of queued motion events (a fast drag on a slow or busy machine) is drawn segment by
 segment, but the screen must not freeze meanwhile: once the ink has changed for `FRAME_EVERY`
 seconds without a frame showing it, the canvas waits for the screen to refresh (which also lets
-the screen recognize the drawing so far) before it handles the next event.
+the screen recognize the drawing so far) before it handles the next event
+(`let_frame_through`; the app does the waiting for the events the Paint screen draws directly).
 """
 
 from __future__ import annotations
