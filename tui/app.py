@@ -36,6 +36,7 @@ from textual.screen import Screen
 from network.model import Model
 from network.registry import set_active, startup_model
 from tui import startup
+from tui.dispatch import CachedDispatch
 from tui.screens.base import MIN_HEIGHT, MIN_WIDTH
 from tui.screens.paint import PaintScreen
 from tui.widgets.canvas import Canvas
@@ -100,7 +101,7 @@ class ReusingStylesheet(Stylesheet):
         self.parse()
 
 
-class DigitsApp(App[None]):
+class DigitsApp(CachedDispatch, App[None]):
     """Paint a digit and watch the network recognize it; train and evaluate that network."""
 
     # The Paint screen's layout is read with the app's own: as the screen's CSS_PATH, loading it

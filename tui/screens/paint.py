@@ -53,6 +53,7 @@ from mnist.normalize import MIN_INK_SPAN, ink_span, is_blank, normalize
 from network.recognize import recognize_proba
 from network.registry import name_of
 from tui.compositor import BandedCompositor
+from tui.dispatch import CachedDispatch
 from tui.screens.base import DigitsScreen
 from tui.widgets.canvas import Canvas
 from tui.widgets.guess import GuessDigit
@@ -144,7 +145,7 @@ def confidence_text(probs: np.ndarray, best: int, second: int) -> Content:
         (f"next: {second} ({probs[second] * 100:.1f}%)", "dim"))
 
 
-class PaintScreen(DigitsScreen):
+class PaintScreen(CachedDispatch, DigitsScreen):
     """Paint a digit with the mouse or the keyboard; the active model recognizes it live."""
 
     TITLE = "Paint"

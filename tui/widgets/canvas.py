@@ -57,6 +57,7 @@ from textual.widget import Widget
 
 from mnist import SIDE as SIZE
 from mnist.drawing import Box, Drawing
+from tui.dispatch import CachedDispatch
 from tui.widgets.preview import GUIDE, GreyPalette, GreyPaletteMixin, image_strip
 from tui.widgets.repaint import repaint
 
@@ -91,7 +92,7 @@ class _CanvasMessage(Message, bubble=False):
         return self.canvas
 
 
-class Canvas(GreyPaletteMixin, Widget, can_focus=True):
+class Canvas(CachedDispatch, GreyPaletteMixin, Widget, can_focus=True):
     """A 28x28 paint grid wrapping a `Drawing`, for the mouse and the keyboard."""
 
     ALLOW_SELECT = False
