@@ -26,11 +26,9 @@ already queued. A mouse stroke's motion events that the Paint screen hands to `d
 post nothing: the screen updates itself from what `drag` returns.
 
 Python's automatic garbage collection is off while a mouse stroke is open (and back on when it
-ends, however it ends, after the frame that shows the stroke's end): its full collections took
-30 ms, two of them in a 500-event drag, each holding a frame for two; the objects a stroke
-leaves are freed by reference counting, and the collector finds the rest after the stroke
-(handling the release, which did the first collection, took 46 ms in one 300-event drag; it
-takes 0.5 ms when the collector waits for the frame).
+ends, however it ends): its full collections took 30 ms, two of them in a 500-event drag, each
+holding a frame for two; the objects a stroke leaves are freed by reference counting, and the
+collector finds the rest after the stroke.
 
 A burst of queued motion events (a fast drag on a slow or busy machine) is drawn segment by
 segment, but the screen must not freeze meanwhile: once the ink has changed for `FRAME_EVERY`
@@ -138,7 +136,6 @@ class Canvas(CachedDispatch, GreyPaletteMixin, Widget, can_focus=True):
         self.eraser = False
         self._stroking = False  # a mouse stroke is open
         self._gc_held = False  # automatic garbage collection is off for this stroke
-        self._gc_pending = False  # it goes back on after the next frame
         self._stroke_erase = False
         self._cell_y: int | None = None  # compact mode: last terminal row of the stroke
         self._half = 0
@@ -397,8 +394,7 @@ class Canvas(CachedDispatch, GreyPaletteMixin, Widget, can_focus=True):
         self.end_stroke()  # its release was lost (outside the terminal): it ends here
         self._settle()
         self._stroking = True
-        # no automatic collection until the stroke ends
-        self._gc_held = gc.isenabled() or self._gc_pending
+        self._gc_held = gc.isenabled()  # no automatic collection until the stroke ends
         gc.disable()
         self._stroke_erase = event.button == 3 or self.eraser
         self._cell_y, self._half = None, 0
@@ -440,21 +436,11 @@ class Canvas(CachedDispatch, GreyPaletteMixin, Widget, can_focus=True):
         if self._stroking:
             self._stroking = False
             if self._gc_held:
+                gc.enable()
                 self._gc_held = False
-                if self.is_attached:  # after the frame that shows the release
-                    self._gc_pending = True
-                    self.screen.call_after_refresh(self._release_gc)
-                else:
-                    gc.enable()
             self.drawing.end_stroke()
             self.release_mouse()
             self._post(self.StrokeEnded(self))
-
-    def _release_gc(self) -> None:
-        """Automatic garbage collection back on, unless a new stroke holds it again."""
-        self._gc_pending = False
-        if not self._stroking:
-            gc.enable()
 
     # -- rendering -------------------------------------------------------------------------------
     def notify_style_update(self) -> None:
