@@ -15,11 +15,9 @@ and once a recognition has run, the next one waits for the frame that shows it (
 stroke, recognition (`evaluate`: normalize + recognize_proba, 2-3 ms) runs in the screen's own
 thread, one at a time: a change starts one at once if none is running, and when a result comes
 back (a message) the next starts after the frame that shows it if the ink changed meanwhile;
-the frames of a drag never wait for a recognition. While
-the stroke lasts, Python switches threads every `STROKE_SWITCH_INTERVAL` instead of 5 ms (the
-two threads share the interpreter). When the stroke ends, the final ink is recognized on the UI
-thread if a thread's recognition is still running or the ink changed since the last one
-started, so what is shown after a stroke is always for the final ink.
+the frames of a drag never wait for a recognition. When the stroke ends, the final ink is
+recognized on the UI thread if a thread's recognition is still running or the ink changed since
+the last one started, so what is shown after a stroke is always for the final ink.
 A stroke's motion events do not go through Textual's widget machinery: the screen draws each
 with `Canvas.drag` as it is forwarded, and updates the status line and recognition itself.
 `latencies` keeps, for the last recognitions, the seconds from the earliest pending change to
@@ -30,7 +28,6 @@ recognize_proba (the model's probabilities averaged over the image and its one-p
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -66,11 +63,6 @@ FULL_CANVAS_SIZE = (92, 34)
 HINT = "Draw a digit on the grid:\nmouse, or arrows + space (? for help)."
 MOUSE_TIP = "Left button paints, right button erases."
 KEEP_DRAWING = "Keep drawing: a dab or a short\nline is not a digit yet."
-STROKE_SWITCH_INTERVAL = 0.0005
-"""Python's thread switch interval (seconds) during a mouse stroke, while the screen's
-recognition thread and the UI thread share the interpreter (`sys.setswitchinterval`; restored
-when the stroke ends). At the default 5 ms, a thread that has let go of the interpreter (for a
-matrix product) waits up to 5 ms to get it back from the other, each time."""
 SURE_FROM = 0.7
 """Below this top probability the screen says "not sure: 4 or 9?" instead of "sure it is a 4".
 On MNIST's test set the shipped model is below it for 60 of 10,000 digits and wrong for 21 of
@@ -186,7 +178,6 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         self._in_flight = False  # a recognition runs in a thread (during a mouse stroke)
         self._generation = 0  # recognitions done here: a thread's older result is not shown
         self._recognizer: ThreadPoolExecutor | None = None  # the thread for strokes' recognitions
-        self._switch_interval: float | None = None  # Python's, to restore after a stroke
         self._preview_image: np.ndarray | None = None  # the latest result's normalized image
         self._preview_pending = False  # the preview shows it after the next frame
         self._caption = ""
@@ -332,19 +323,8 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         """A mouse stroke ended: if a recognition is still running in its thread, or the ink
         changed since the last one started, recognize the ink as it is now, so that what is
         shown once the stroke is over is for the final ink."""
-        self._share_interpreter(False)
         if self._in_flight or self._recognition_scheduled:
             self.recognize()
-
-    def _share_interpreter(self, sharing: bool) -> None:
-        """Switch threads every `STROKE_SWITCH_INTERVAL` (sharing: during a stroke, while the
-        recognition thread runs) or as before."""
-        if sharing and self._switch_interval is None:
-            self._switch_interval = sys.getswitchinterval()
-            sys.setswitchinterval(STROKE_SWITCH_INTERVAL)
-        elif not sharing and self._switch_interval is not None:
-            sys.setswitchinterval(self._switch_interval)
-            self._switch_interval = None
 
     def _schedule_recognition(self) -> None:
         """Run `recognize` once for the changes made meanwhile: after the messages already
@@ -388,7 +368,6 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         """
         if self._recognizer is None:
             self._recognizer = ThreadPoolExecutor(1, thread_name_prefix="paint-recognition")
-        self._share_interpreter(True)
         post, message = self.post_message, self.Recognized
 
         def run() -> None:
@@ -398,7 +377,6 @@ class PaintScreen(CachedDispatch, DigitsScreen):
 
     def on_unmount(self) -> None:
         """Stop the recognition thread (a result still coming is dropped with the screen)."""
-        self._share_interpreter(False)
         if self._recognizer is not None:
             self._recognizer.shutdown(wait=False, cancel_futures=True)
             self._recognizer = None
