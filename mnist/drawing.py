@@ -97,6 +97,9 @@ class Drawing:
         self._undo: deque[np.ndarray] = deque(maxlen=UNDO_LEVELS)
         self._snapshot: np.ndarray | None = None  # canvas at begin_stroke, while a stroke is open
         self._last: tuple[int, int] | None = None  # last stamped point of the current stroke
+        # (point, erase, brush size) of the stamp that ended the last line_to, while no other
+        # change has been made since: stamping there again would change nothing
+        self._line_end: tuple[tuple[int, int], bool, int] | None = None
         self.brush_size = brush_size
 
     # -- state ---------------------------------------------------------------------------------
@@ -151,7 +154,7 @@ class Drawing:
             return None
         before = self._px.copy()
         self._px[...] = self._undo.pop()
-        self._last = None
+        self._last = self._line_end = None
         return _changed_box(before, self._px, 0, 0)
 
     def _edit(self, action: Callable[..., Box | None], *args: object) -> Box | None:
@@ -184,12 +187,12 @@ class Drawing:
 
     def paint(self, row: int, col: int) -> Box | None:
         """Stamp ink at (row, col) (max with existing ink); returns the changed Box."""
-        self._last = (int(row), int(col))
+        self._last, self._line_end = (int(row), int(col)), None
         return self._edit(self._stamp, int(row), int(col), False)
 
     def erase(self, row: int, col: int) -> Box | None:
         """Set the brush footprint at (row, col) to 0 (hard edge); returns the changed Box."""
-        self._last = (int(row), int(col))
+        self._last, self._line_end = (int(row), int(col)), None
         return self._edit(self._stamp, int(row), int(col), True)
 
     def line_to(self, row: int, col: int, erase: bool = False) -> Box | None:
@@ -197,15 +200,24 @@ class Drawing:
 
         With no last point this is a single stamp. Points off the grid are fine: only the part
         of the line within reach of the grid is walked. Returns the changed Box.
+        The first cell is not stamped again when the last `line_to` ended there with the same
+        tool and brush and nothing else changed since (painting takes the maximum and erasing
+        sets zeros, so it would change nothing): a drag's step of one cell stamps once, not
+        twice.
         """
         end = (int(row), int(col))
         start = self._last if self._last is not None else end
         self._last = end
+        cells = line_cells(start, end, margin=2)
+        reaches_end = bool(cells) and cells[-1] == end
+        if cells and cells[0] == start and self._line_end == (start, erase, self._brush_size):
+            cells = cells[1:]
+        self._line_end = (end, erase, self._brush_size) if reaches_end else None
 
         def walk() -> Box | None:
             """Stamp along the clipped line; union of the changed boxes."""
             box = None
-            for r, c in line_cells(start, end, margin=2):
+            for r, c in cells:
                 box = _union(box, self._stamp(r, c, erase))
             return box
 
@@ -236,7 +248,7 @@ class Drawing:
         before = self._px.copy()
         self._px[...] = new
         self.end_stroke()
-        self._last = None
+        self._last = self._line_end = None
         return _changed_box(before, self._px, 0, 0)
 
 

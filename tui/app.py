@@ -36,8 +36,10 @@ from textual.screen import Screen
 from network.model import Model
 from network.registry import set_active, startup_model
 from tui import startup
+from tui.dispatch import CachedDispatch
 from tui.screens.base import MIN_HEIGHT, MIN_WIDTH
 from tui.screens.paint import PaintScreen
+from tui.widgets.canvas import Canvas
 from tui.widgets.modal import CommandPalette
 
 if TYPE_CHECKING:
@@ -99,7 +101,7 @@ class ReusingStylesheet(Stylesheet):
         self.parse()
 
 
-class DigitsApp(App[None]):
+class DigitsApp(CachedDispatch, App[None]):
     """Paint a digit and watch the network recognize it; train and evaluate that network."""
 
     # The Paint screen's layout is read with the app's own: as the screen's CSS_PATH, loading it
@@ -155,21 +157,39 @@ class DigitsApp(App[None]):
 
     async def on_event(self, event: events.Event) -> None:
         """Handle an event; in a burst of motion events, let the widget that holds the mouse
-        have them in slices.
+        have them in slices, and let frames through.
 
         Textual forwards every queued event to the widget under (or holding) the mouse before
         that widget handles the first one: the app's loop does not yield while its queue is not
         empty. In a burst (a fast drag on a busy machine: 500 motion events queued) the canvas
         and the screen then saw nothing for the whole queue. After `FORWARD_SLICE` seconds of
-        forwarding, the app yields once, so the canvas draws what it has (and, when it has
-        drawn for a while, waits for a frame) before more arrive.
+        forwarding, the app yields once. The Paint screen draws a stroke's motion as it is
+        forwarded (`PaintScreen._handle_mouse_move`), so the app also waits for a frame when
+        the canvas has drawn for a while without one (`Canvas.let_frame_through`).
         """
         await super().on_event(event)
         if isinstance(event, events.MouseMove) and self.mouse_captured is not None:
+            holder = self.mouse_captured
+            if isinstance(holder, Canvas) and holder.frame_overdue:
+                await holder.let_frame_through()
+                self._slice_start = time.perf_counter()
+                return
             now = time.perf_counter()
             if now - self._slice_start >= FORWARD_SLICE:
                 await asyncio.sleep(0)
                 self._slice_start = time.perf_counter()
+
+    def _update_mouse_over(self, screen: Screen) -> None:
+        """Work out the widget under the mouse after the next frame, except during a stroke.
+
+        Textual asks for it after every frame, with a new callback each time (a message, and
+        `inspect.signature` of the callback); the canvas holds the mouse for a stroke, so what
+        is under it cannot change the hover, and the first frame after the stroke asks again.
+        """
+        holder = self.mouse_captured
+        if isinstance(holder, Canvas) and holder.stroking:
+            return
+        super()._update_mouse_over(screen)
 
     def _after_first_frame(self) -> None:
         """Import the screens the first frame did without, freeze the startup objects, and give

@@ -197,3 +197,43 @@ def test_a_stamp_changes_only_the_brush_box() -> None:
     outside = d.pixels.copy()
     outside[box.top : box.bottom, box.left : box.right] = 0
     assert not outside.any()
+
+
+@given(st.lists(st.tuples(st.sampled_from(["step", "jump", "paint", "erase", "brush", "undo",
+                                           "restroke"]),
+                          st.integers(-1, 1), st.integers(-1, 1), st.integers(-3, 30),
+                          st.integers(-3, 30), st.booleans(), st.integers(1, 3)),
+                min_size=1, max_size=60))
+def test_a_line_stamps_the_same_as_stamping_each_of_its_cells(ops: list[tuple]) -> None:
+    """`line_to` may skip stamping its first cell again (where the last line ended, same tool
+    and brush, nothing changed since); pixels and changed boxes are those of stamping every
+    cell of every line, whatever happens between the lines."""
+    d, ref = Drawing(), Drawing()
+    d.begin_stroke()
+    ref.begin_stroke()
+    last: tuple[int, int] | None = None
+    for kind, dr, dc, row, col, erase, size in ops:
+        if kind in ("step", "jump"):
+            end = (last[0] + dr, last[1] + dc) if kind == "step" and last else (row, col)
+            box = None
+            for cell in line_cells(last or end, end, margin=2):
+                stamped = ref.erase(*cell) if erase else ref.paint(*cell)
+                box = stamped if box is None else box.union(stamped)
+            assert d.line_to(*end, erase=erase) == box
+            last = end
+        elif kind in ("paint", "erase"):
+            act = "erase" if kind == "erase" else "paint"
+            assert getattr(d, act)(row, col) == getattr(ref, act)(row, col)
+            last = (row, col)
+        elif kind == "brush":
+            d.brush_size = ref.brush_size = size
+        elif kind == "undo":
+            assert d.undo() == ref.undo()
+            d.begin_stroke()
+            ref.begin_stroke()
+            last = None
+        else:  # a new stroke starts where the pointer is
+            d.begin_stroke()
+            ref.begin_stroke()
+            last = None
+        assert np.array_equal(d.pixels, ref.pixels)

@@ -12,7 +12,8 @@ import gc
 from typing import Any
 
 import pytest
-from pilot_helpers import drag_to
+from pilot_helpers import drag_to, mouse_event
+from textual import events
 from textual._compositor import ChopsUpdate, LayoutUpdate
 
 from tui.compositor import BandedCompositor
@@ -58,19 +59,7 @@ def flatten(strips: list[Any]) -> list[list[Cell]]:
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 async def test_partial_updates_add_up_to_the_screen(make_app, size):
     app = make_app()
-    terminal = Terminal()
-    display = app._display
-
-    def recording_display(screen: Any, renderable: Any) -> None:
-        if renderable is not None:
-            if isinstance(renderable, LayoutUpdate):
-                # a full update is written over the whole screen: start from a full render
-                terminal.lines = flatten(screen._compositor.render_strips())
-            else:
-                terminal.apply(renderable)
-        display(screen, renderable)
-
-    app._display = recording_display
+    terminal = record_updates(app)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         screen = app.screen
@@ -92,6 +81,55 @@ async def test_partial_updates_add_up_to_the_screen(make_app, size):
             await pilot.press(key)
             await pilot.pause()
         assert terminal.partial >= 10
+        assert terminal.lines == flatten(screen._compositor.render_strips())
+
+
+def record_updates(app: Any) -> Terminal:
+    """A Terminal that every update `app` writes from now on is applied to."""
+    terminal = Terminal()
+    display = app._display
+
+    def recording_display(screen: Any, renderable: Any) -> None:
+        if renderable is not None:
+            if isinstance(renderable, LayoutUpdate):
+                # a full update is written over the whole screen: start from a full render
+                terminal.lines = flatten(screen._compositor.render_strips())
+            else:
+                terminal.apply(renderable)
+        display(screen, renderable)
+
+    app._display = recording_display
+    return terminal
+
+
+async def test_motion_queued_faster_than_frames_adds_up_to_the_screen(make_app, monkeypatch):
+    """Motion events queued on the app all at once: the canvas and the status line change
+    several times before a frame, and ask Textual for a repaint once (`tui.widgets.repaint`);
+    every change still reaches the terminal."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        canvas = screen.query_one(Canvas)
+        terminal = record_updates(app)
+        terminal.lines = flatten(screen._compositor.render_strips())
+        refreshes = []
+        refresh = canvas.refresh
+        monkeypatch.setattr(canvas, "refresh",
+                            lambda *regions, **kw: (refreshes.append(regions),
+                                                    refresh(*regions, **kw))[1])
+        points = [(4 + i % 20, 4 + (i * 7) % 20) for i in range(60)]
+        where = [canvas.region.offset + canvas.offset_of(*point) for point in points]
+        app._driver.process_message(mouse_event(events.MouseDown, *where[0]))
+        for x, y in where[1:]:
+            app._driver.process_message(mouse_event(events.MouseMove, x, y))
+        app._driver.process_message(mouse_event(events.MouseUp, *where[-1]))
+        for _ in range(100):  # until the app has handled the release
+            await pilot.pause()
+            if not canvas.stroking:
+                break
+        await pilot.pause()
+        assert 0 < len(refreshes) < len(points) - 1  # fewer refreshes than changes
         assert terminal.lines == flatten(screen._compositor.render_strips())
 
 

@@ -7,16 +7,19 @@ at the bottom (tool, cursor, active model). The grid is drawn at full scale (two
 row per pixel) when the terminal is at least `FULL_CANVAS_SIZE`, otherwise compact (half-block
 cells), so everything fits 80x24.
 
-Recognition runs after every change of the ink, coalesced: a change schedules one recognition
-with `call_later`, which runs after the messages already queued, so a burst of mouse motion
-events costs one forward pass, not one per event; and once a recognition has run, the next one
-waits for the frame that shows it (a fast drag brings several motion events per frame: measured
-on a 2-core EPYC, frames of 46-51 ms of work held 5-8 recognitions of 2.4 ms each). During a
-mouse stroke, recognition (`evaluate`: normalize + recognize_proba, 1-2 ms) runs in the screen's
-own thread, one at a time, and its result comes back as a message, so the frames of a drag do
-not wait for it; the prediction may then lag the ink by a frame or two. When the stroke ends,
-the final ink is recognized on the UI thread if a thread's recognition is still running, so
-what is shown after a stroke is always for the final ink.
+Recognition runs after every change of the ink, coalesced: outside a mouse stroke (keys, the
+pen, loading an image) a change schedules one recognition with `call_later`, which runs after
+the messages already queued, so a burst of changes costs one forward pass, not one per change;
+and once a recognition has run, the next one waits for the frame that shows it (measured on a
+2-core EPYC, frames of 46-51 ms of work held 5-8 recognitions of 2.4 ms each). During a mouse
+stroke, recognition (`evaluate`: normalize + recognize_proba, 2-3 ms) runs in the screen's own
+thread, one at a time: a change starts one at once if none is running, and when a result comes
+back (a message) the next starts after the frame that shows it if the ink changed meanwhile;
+the frames of a drag never wait for a recognition. When the stroke ends, the final ink is
+recognized on the UI thread if a thread's recognition is still running or the ink changed since
+the last one started, so what is shown after a stroke is always for the final ink.
+A stroke's motion events do not go through Textual's widget machinery: the screen draws each
+with `Canvas.drag` as it is forwarded, and updates the status line and recognition itself.
 `latencies` keeps, for the last recognitions, the seconds from the earliest pending change to
 the updated prediction widgets; `compute_times` the seconds spent in normalize +
 recognize_proba (the model's probabilities averaged over the image and its one-pixel shifts,
@@ -37,6 +40,7 @@ from textual import errors, events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Static
@@ -46,6 +50,7 @@ from mnist.normalize import MIN_INK_SPAN, ink_span, is_blank, normalize
 from network.recognize import recognize_proba
 from network.registry import name_of
 from tui.compositor import BandedCompositor
+from tui.dispatch import CachedDispatch
 from tui.screens.base import DigitsScreen
 from tui.widgets.canvas import Canvas
 from tui.widgets.guess import ConfidenceText, GuessDigit
@@ -117,7 +122,22 @@ def evaluate(pixels: np.ndarray, model: Any) -> Recognition:
     return Recognition(probs, image, message, time.perf_counter() - started)
 
 
-class PaintScreen(DigitsScreen):
+def confidence_text(probs: np.ndarray, best: int, second: int) -> Content:
+    """What the Paint screen says next to the guess, for (10,) `probs` whose top two are
+    `best` and `second`: how sure, and the runner-up.
+
+    Built as `Content` rather than parsed from markup (0.4 ms a result, 10 us built).
+    """
+    if probs[best] < SURE_FROM:
+        return Content.assemble(
+            (f"not sure: {best} or {second}?", "b"), "\n",
+            (f"{best} ({probs[best] * 100:.1f}%), {second} ({probs[second] * 100:.1f}%)", "dim"))
+    return Content.assemble(
+        (f"{probs[best] * 100:.1f}%", "b"), f" sure it is a {best}\n",
+        (f"next: {second} ({probs[second] * 100:.1f}%)", "dim"))
+
+
+class PaintScreen(CachedDispatch, DigitsScreen):
     """Paint a digit with the mouse or the keyboard; the active model recognizes it live."""
 
     TITLE = "Paint"
@@ -164,7 +184,7 @@ class PaintScreen(DigitsScreen):
         self._caption_image: np.ndarray | None = None
         self._want_random = False
         self._rng = np.random.default_rng()
-        self._texts: dict[str, str] = {}  # what _set_text last showed, by selector
+        self._texts: dict[Static, str | Content] = {}  # what _set_text last showed, by widget
         self._keep_pending = False  # `t` was pressed: the next key names the digit
         self._label: tuple[tuple[Any, ...], str] | None = None  # model_label's last answer
 
@@ -181,15 +201,18 @@ class PaintScreen(DigitsScreen):
         with Horizontal(id="paint-main"):
             with Vertical(id="canvas-pane"):
                 yield canvas
-                yield Static(id="caption")
+                yield (caption := Static(id="caption"))
             with Vertical(id="result-pane"):
                 with Horizontal(id="prediction"):
-                    yield GuessDigit("", id="digit")
-                    yield ConfidenceText(HINT, id="confidence")
+                    yield (digit := GuessDigit("", id="digit"))
+                    yield (confidence := ConfidenceText(HINT, id="confidence"))
                 with Horizontal(id="details"):
-                    yield Probabilities(id="bars")
-                    yield Preview(title="what the network sees", id="preview")
-        yield StatusLine(id="status")
+                    yield (bars := Probabilities(id="bars"))
+                    yield (preview := Preview(title="what the network sees", id="preview"))
+        yield (status := StatusLine(id="status"))
+        # kept, as the canvas is: a query per result (five of them) cost 0.1-0.2 ms
+        self._digit, self._confidence, self._bars = digit, confidence, bars
+        self._preview, self._status, self._caption_text = preview, status, caption
 
     @property
     def canvas(self) -> Canvas:
@@ -209,11 +232,14 @@ class PaintScreen(DigitsScreen):
         return super().get_style_at(x, y)
 
     def _handle_mouse_move(self, event: events.MouseMove) -> None:
-        """Hand a motion event of a stroke straight to the canvas.
+        """Hand a motion event of a stroke straight to the canvas, and update the screen.
 
         Textual's handling of each motion event also works out the widget under the pointer,
         its pointer shape, its hover style and its tooltip: about 0.2 ms an event, none of which
-        can change while the canvas holds the mouse for a stroke.
+        can change while the canvas holds the mouse for a stroke. The canvas draws the segment
+        at once (`Canvas.drag`), without a message of its own to dispatch, and the screen
+        takes the change and the cursor's move from there rather than from a `Canvas.Changed`
+        and a `Canvas.ToolChanged` per event.
         """
         canvas = self.app.mouse_captured
         if isinstance(canvas, Canvas) and canvas.stroking and canvas.screen is self:
@@ -222,9 +248,11 @@ class PaintScreen(DigitsScreen):
             except errors.NoWidget:
                 pass
             else:
-                mouse_event = self._translate_mouse_move_event(event, canvas, region)
-                mouse_event._set_forwarded()
-                canvas._forward_event(mouse_event)
+                box, moved = canvas.drag(self._translate_mouse_move_event(event, canvas, region))
+                if box is not None:
+                    self._ink_changed(time.perf_counter())
+                if moved:
+                    self._update_status()
                 return
         super()._handle_mouse_move(event)
 
@@ -267,23 +295,35 @@ class PaintScreen(DigitsScreen):
 
     # -- recognition -----------------------------------------------------------------------------
     @dataclass
-    class Recognized(Message):
-        """A recognition run in a thread during a stroke has finished."""
+    class Recognized(Message, bubble=False):
+        """A recognition run in a thread during a stroke has finished (for the screen alone:
+        bubbled on, the app would dispatch it too)."""
 
         generation: int  #: the screen's `_generation` when it started
         since: float | None  #: the earliest change it covers (perf_counter), if any
         result: Recognition
 
     def on_canvas_changed(self, message: Canvas.Changed) -> None:
-        """The ink changed: schedule one recognition for all changes queued so far."""
-        if self._pending_since is None or message.when < self._pending_since:
-            self._pending_since = message.when
-        self._schedule_recognition()
+        """The ink changed: recognize it (see `_ink_changed`)."""
+        self._ink_changed(message.when)
+
+    def _ink_changed(self, when: float) -> None:
+        """The ink changed at `when` (perf_counter): during a mouse stroke, recognize it in the
+        screen's thread now, or as soon as the recognition running there is done; otherwise
+        schedule one recognition for all changes queued so far."""
+        if self._pending_since is None or when < self._pending_since:
+            self._pending_since = when
+        if self.canvas.stroking:
+            self._recognition_scheduled = True
+            self._recognize_stroke()
+        else:
+            self._schedule_recognition()
 
     def on_canvas_stroke_ended(self, message: Canvas.StrokeEnded) -> None:
-        """A mouse stroke ended: if a recognition is still running in its thread, recognize the
-        ink as it is now, so that what is shown once the stroke is over is for the final ink."""
-        if self._in_flight:
+        """A mouse stroke ended: if a recognition is still running in its thread, or the ink
+        changed since the last one started, recognize the ink as it is now, so that what is
+        shown once the stroke is over is for the final ink."""
+        if self._in_flight or self._recognition_scheduled:
             self.recognize()
 
     def _schedule_recognition(self) -> None:
@@ -298,13 +338,19 @@ class PaintScreen(DigitsScreen):
 
     def _recognize_if_due(self) -> None:
         """Recognize, unless something that needed the result did it already: during a mouse
-        stroke in a thread (one at a time; the next starts when its result is in), otherwise
-        right here."""
+        stroke in the screen's thread, otherwise right here."""
         if not self._recognition_scheduled:
             return
-        if not self.canvas.stroking:
+        if self.canvas.stroking:
+            self._recognize_stroke()
+        else:
             self.recognize()
-        elif not self._in_flight:
+
+    def _recognize_stroke(self) -> None:
+        """During a mouse stroke: recognize the ink in the screen's thread, unless a
+        recognition runs there already (one at a time: the next starts when its result is in,
+        `on_paint_screen_recognized`)."""
+        if not self._in_flight and self._recognition_scheduled:
             self._recognition_scheduled = False
             self._in_flight = True
             since, self._pending_since = self._pending_since, None
@@ -336,14 +382,20 @@ class PaintScreen(DigitsScreen):
             self._recognizer = None
 
     def on_paint_screen_recognized(self, message: Recognized) -> None:
-        """A thread's result: show it unless the screen recognized newer ink meanwhile; start
-        the next one if the ink changed while it ran."""
+        """A thread's result: show it unless the screen recognized newer ink meanwhile; if the
+        ink changed while it ran, the next one starts after the frame that shows this one.
+
+        Starting it at once measured no better: twice the recognitions, each result shown
+        costing the UI thread about 0.5 ms and the thread holding the interpreter meanwhile
+        (300-event drags at 120/s, in turns: frame work median 10.3-13.4 against 10.3-11.3 ms,
+        stroke->prediction median 15-16 against 4-19 ms).
+        """
         self._in_flight = False
         if message.generation != self._generation:  # outdated by a recognition done here
             return
-        self._show_result(message.result, message.since)
-        if self._recognition_scheduled:
+        if self.canvas.stroking and self._recognition_scheduled:
             self.call_after_refresh(self._recognize_if_due)
+        self._show_result(message.result, message.since)
 
     def _frame_shown(self) -> None:
         """A frame was drawn since the last recognition."""
@@ -382,44 +434,37 @@ class PaintScreen(DigitsScreen):
                 self.call_after_refresh(self._show_preview)
         else:
             self._show_preview()
-        self.query_one(Probabilities).show(probs)
-        digit = self.query_one("#digit", GuessDigit)
+        self._bars.show(probs)
         if probs is None:
-            digit.update("")
-            self._set_text("#confidence", message, layout=False)
+            self._digit.update("")
+            self._set_text(self._confidence, Content(message), layout=False)
             return
         order = np.argsort(-probs, kind="stable")  # equal ones (often 0.0) in digit order
         best, second = int(order[0]), int(order[1])
-        digit.update(str(best))
-        if probs[best] < SURE_FROM:
-            text = (f"[b]not sure: {best} or {second}?[/b]\n"
-                    f"[dim]{best} ({probs[best] * 100:.1f}%), {second} "
-                    f"({probs[second] * 100:.1f}%)[/dim]")
-        else:
-            text = (f"[b]{probs[best] * 100:.1f}%[/b] sure it is a {best}\n"
-                    f"[dim]next: {second} ({probs[second] * 100:.1f}%)[/dim]")
-        self._set_text("#confidence", text, layout=False)
+        self._digit.update(str(best))
+        self._set_text(self._confidence, confidence_text(probs, best, second), layout=False)
 
     def _show_preview(self) -> None:
         """Show the latest recognition's normalized image in the preview."""
         self._preview_pending = False
-        self.query_one(Preview).set_image(self._preview_image)
+        self._preview.set_image(self._preview_image)
 
-    def _set_text(self, selector: str, text: str, layout: bool = True) -> None:
-        """Show `text` in the Static `selector`, doing nothing if it is shown already.
+    def _set_text(self, static: Static, text: str | Content, layout: bool = True) -> None:
+        """Show `text` (markup, or ready `Content`) in `static`, doing nothing if the same text
+        is shown already.
 
         `layout=False` for the fixed-size ones (the confidence): a Static's update otherwise
         lays out the whole screen again, which measured 18 ms a frame during a fast drag and
         delayed what the drag drew by up to 75 ms.
         """
-        if self._texts.get(selector) != text:
-            self._texts[selector] = text
-            self.query_one(selector, Static).update(text, layout=layout)
+        if self._texts.get(static) != text:
+            self._texts[static] = text
+            static.update(text, layout=layout)
 
     @property
     def prediction(self) -> str:
         """The digit shown as the guess ("" when there is none)."""
-        return self.query_one("#digit", GuessDigit).value
+        return self._digit.value
 
     # -- status and caption ----------------------------------------------------------------------
     def on_canvas_tool_changed(self, message: Canvas.ToolChanged) -> None:
@@ -461,7 +506,7 @@ class PaintScreen(DigitsScreen):
         """Brush, pen, tool, cursor, and the active model."""
         canvas = self.canvas
         row, col = canvas.cursor
-        self.query_one("#status", StatusLine).show(
+        self._status.show(
             (f"brush {self.drawing.brush_size} · ", None),
             ("eraser", "status-line--alert") if canvas.eraser else ("paint", None),
             (" · ", None),
@@ -475,7 +520,7 @@ class PaintScreen(DigitsScreen):
         if caption and self._caption_image is not None:
             if not np.array_equal(self._caption_image, self.drawing.pixels):
                 caption += " (edited)"
-        self._set_text("#caption", caption or MOUSE_TIP)
+        self._set_text(self._caption_text, caption or MOUSE_TIP)
 
     # -- loading images ----------------------------------------------------------------------------
     def show_image(self, image: np.ndarray, caption: str) -> None:

@@ -20,9 +20,10 @@ bottom pixel, a horizontal move keeps the half, and a stroke starts on the top p
 
 Keyboard: a cursor (always drawn, in the tool's colour) with `move_cursor`, `stamp`,
 `toggle_pen` (pen down: moving draws a stroke) and `toggle_eraser`. Changes repaint only the
-changed cells (`refresh(Region)`) and post `Canvas.Changed` to the screen; tool changes post
-`ToolChanged`, once for all the changes made while handling the messages already queued (a
-fast drag moves the cursor with every motion event; the status line needs the last place).
+changed cells (`tui.widgets.repaint`, once a frame) and post `Canvas.Changed` to the screen;
+tool changes post `ToolChanged`, once for all the changes made while handling the messages
+already queued. A mouse stroke's motion events that the Paint screen hands to `drag` directly
+post nothing: the screen updates itself from what `drag` returns.
 
 Python's automatic garbage collection is off while a mouse stroke is open (and back on when it
 ends, however it ends): its full collections took 30 ms, two of them in a 500-event drag, each
@@ -32,7 +33,8 @@ collector finds the rest after the stroke.
 A burst of queued motion events (a fast drag on a slow or busy machine) is drawn segment by
 segment, but the screen must not freeze meanwhile: once the ink has changed for `FRAME_EVERY`
 seconds without a frame showing it, the canvas waits for the screen to refresh (which also lets
-the screen recognize the drawing so far) before it handles the next event.
+the screen recognize the drawing so far) before it handles the next event
+(`let_frame_through`; the app does the waiting for the events the Paint screen draws directly).
 """
 
 from __future__ import annotations
@@ -53,7 +55,9 @@ from textual.widget import Widget
 
 from mnist import SIDE as SIZE
 from mnist.drawing import Box, Drawing
+from tui.dispatch import CachedDispatch
 from tui.widgets.preview import GUIDE, GreyPalette, GreyPaletteMixin, image_strip
+from tui.widgets.repaint import repaint
 
 FRAME_EVERY = 0.015
 """Seconds of drawing without a frame after which the canvas lets the screen refresh: with
@@ -71,7 +75,9 @@ _GUIDE_MASK[4:24, 4:24] = True  # the central 20x20 area where MNIST digits live
 class _CanvasMessage(Message, bubble=False):
     """A message about `canvas`, for the screen only (posted to it directly, see `Canvas._post`;
     not bubbled on to the app, which has no use for it: each message the app dispatches costs
-    it a walk of its class hierarchy, and a drag posts one or two per motion event)."""
+    it a walk of its class hierarchy, and a drag posts one or two per motion event). Each
+    subclass says `bubble=False` again: Textual sets `bubble` anew for every subclass (True
+    unless told), so it is not inherited."""
 
     def __init__(self, canvas: Canvas) -> None:
         """Record the canvas."""
@@ -84,7 +90,7 @@ class _CanvasMessage(Message, bubble=False):
         return self.canvas
 
 
-class Canvas(GreyPaletteMixin, Widget, can_focus=True):
+class Canvas(CachedDispatch, GreyPaletteMixin, Widget, can_focus=True):
     """A 28x28 paint grid wrapping a `Drawing`, for the mouse and the keyboard."""
 
     ALLOW_SELECT = False
@@ -105,13 +111,13 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
     COMPONENT_CLASSES = {"canvas--paper", "canvas--cursor", "canvas--cursor-pen",
                          "canvas--cursor-erase"}
 
-    class ToolChanged(_CanvasMessage):
+    class ToolChanged(_CanvasMessage, bubble=False):
         """The cursor, pen, eraser or brush size of `canvas` changed."""
 
-    class StrokeEnded(_CanvasMessage):
+    class StrokeEnded(_CanvasMessage, bubble=False):
         """A mouse stroke of `canvas` ended (released, lost, or closed)."""
 
-    class Changed(_CanvasMessage):
+    class Changed(_CanvasMessage, bubble=False):
         """The ink changed: `box` bounds the changed pixels; `when` is its perf_counter time."""
 
         def __init__(self, canvas: Canvas, box: Box, when: float) -> None:
@@ -180,7 +186,7 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         region = self._region(box)
         for y in range(region.y, region.bottom):
             self._lines.pop(y, None)
-        self.refresh(region)
+        repaint(self, region)
 
     def _post(self, message: Message) -> None:
         """Post to the screen directly rather than bubbling through the containers.
@@ -199,9 +205,13 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
             if repaint:
                 self._repaint(box)
             self._post(self.Changed(self, box, now))
-            if self._unshown_since is None and self.is_attached:
-                self._unshown_since = now
-                self.screen.call_after_refresh(self._shown)
+            self._unshown(now)
+
+    def _unshown(self, now: float) -> None:
+        """The ink changed at `now`: note it until a frame has shown it (see `frame_overdue`)."""
+        if self._unshown_since is None and self.is_attached:
+            self._unshown_since = now
+            self.screen.call_after_refresh(self._shown)
 
     def _shown(self) -> None:
         """A frame has shown the changes made so far."""
@@ -319,12 +329,28 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         self._cell_y, self._half = cell, half
         return 2 * cell + half, math.floor(x)
 
-    def _stroke_to(self, event: events.MouseEvent) -> None:
-        """Extend the open mouse stroke to the pointer; the cursor follows on the grid.
+    def drag(self, event: events.MouseEvent) -> tuple[Box | None, bool]:
+        """A motion of the open mouse stroke: extend it to the pointer (the cursor follows on
+        the grid) and repaint what changed, or, with no button held, end it (the button was
+        released where we could not see it). Returns the changed ink's Box (None when none)
+        and whether the cursor moved.
 
+        Tells no one: `on_mouse_move` posts the messages for the motion events that reach the
+        canvas, and the Paint screen hands its strokes' motion events here directly and
+        updates itself (a message per change and per cursor move, with their dispatching,
+        cost more of a drag's frame than drawing the segment).
         One repaint for the new ink and the cursor's old and new cells together (they touch):
         each region repainted is one more for the screen's next frame to go through.
         """
+        if not self._stroking:
+            return None, False
+        if event.button == 0:
+            self.end_stroke()
+            return None, False
+        return self._stroke_to(event)
+
+    def _stroke_to(self, event: events.MouseEvent) -> tuple[Box | None, bool]:
+        """`drag` to the pointer of `event`, whatever its buttons (a release's own position)."""
         row, col = self._pixel_at(event)
         box = self.drawing.line_to(row, col, erase=self._stroke_erase)
         old = self.cursor
@@ -334,10 +360,31 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
                         max(old[1], col) + 1)
             self.cursor = (row, col)
             self._repaint(cells.union(box))
-            self._changed(box, repaint=False)
+        elif box is not None:
+            self._repaint(box)
+        if box is not None:
+            self._unshown(time.perf_counter())
+        return box, moved
+
+    def _stroke_and_tell(self, event: events.MouseEvent) -> None:
+        """`_stroke_to`, then tell the screen what changed (Changed, ToolChanged)."""
+        box, moved = self._stroke_to(event)
+        self._changed(box, repaint=False)
+        if moved:
             self._tool_changed(repaint=False)
-        else:
-            self._changed(box)
+
+    @property
+    def frame_overdue(self) -> bool:
+        """The ink has changed for `FRAME_EVERY` seconds or more without a frame showing it."""
+        since = self._unshown_since
+        return since is not None and time.perf_counter() - since >= FRAME_EVERY
+
+    async def let_frame_through(self) -> None:
+        """If a frame is overdue (`frame_overdue`), wait for the screen to refresh (at most
+        `REFRESH_WAIT`: a screen that is closing never refreshes again)."""
+        if self.frame_overdue and self.is_attached:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.screen.wait_for_refresh(), REFRESH_WAIT)
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         """Left button paints (or erases with the eraser on), right button erases."""
@@ -353,7 +400,7 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
         self._cell_y, self._half = None, 0
         self.capture_mouse()
         self.drawing.begin_stroke()
-        self._stroke_to(event)
+        self._stroke_and_tell(event)
 
     async def on_mouse_move(self, event: events.MouseMove) -> None:
         """While a stroke is open, draw a line to the pointer (anywhere: the mouse is captured);
@@ -366,18 +413,14 @@ class Canvas(GreyPaletteMixin, Widget, can_focus=True):
             if event.button == 0:
                 self.end_stroke()
             else:
-                self._stroke_to(event)
-                since = self._unshown_since
-                if since is not None and time.perf_counter() - since >= FRAME_EVERY:
-                    # bounded: a screen that is closing never refreshes again
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(self.screen.wait_for_refresh(), REFRESH_WAIT)
+                self._stroke_and_tell(event)
+                await self.let_frame_through()
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
         """End the stroke, wherever the button is released."""
         if self._stroking:
             event.stop()
-            self._stroke_to(event)
+            self._stroke_and_tell(event)
             self.end_stroke()
 
     def on_mouse_release(self, event: events.MouseRelease) -> None:

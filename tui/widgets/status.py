@@ -15,6 +15,8 @@ from textual.content import Content
 from textual.strip import Strip
 from textual.widgets import Static
 
+from tui.widgets.repaint import repaint
+
 Part = tuple[str, "str | None"]
 """(text, component class styling it, or None for the line's own style)."""
 
@@ -53,7 +55,7 @@ class StatusLine(Static):
         if parts != self._parts:
             self._parts = parts
             self._strip = None
-            self.refresh()
+            repaint(self)  # a drag changes the cursor shown 2-4 times a frame
 
     def render(self) -> Content:
         """The text shown, plain (what a Static's `render` gives)."""
