@@ -34,6 +34,9 @@ class Classifier:
     scaling: Any
     output: Any
     max_chunk: int = 2**31
+    #: The `rng` `copy` builds the twin with; its parameters are overwritten at once, so a
+    #: subclass may give a value that skips drawing them (`network.mlp.MLP`).
+    copy_rng: Any = 0
 
     @property
     def n_params(self) -> int:
@@ -42,7 +45,8 @@ class Classifier:
 
     def copy(self) -> Any:
         """An independent copy: same architecture, copied parameters and metadata."""
-        twin = type(self).from_architecture(self.architecture(), rng=0, dtype=self.dtype.type)
+        twin = type(self).from_architecture(self.architecture(), rng=self.copy_rng,
+                                            dtype=self.dtype.type)
         twin.params[...] = self.params
         twin.metadata = dict(self.metadata)
         return twin

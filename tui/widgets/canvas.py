@@ -366,9 +366,9 @@ class Canvas(CachedDispatch, GreyPaletteMixin, Widget, can_focus=True):
             self._unshown(time.perf_counter())
         return box, moved
 
-    def _stroke_and_tell(self, event: events.MouseEvent) -> None:
-        """`_stroke_to`, then tell the screen what changed (Changed, ToolChanged)."""
-        box, moved = self._stroke_to(event)
+    def _tell(self, box: Box | None, moved: bool) -> None:
+        """Tell the screen what a stroke's step changed (`Changed`, `ToolChanged`): `box` and
+        `moved` as `drag` returns them, the cells repainted already."""
         self._changed(box, repaint=False)
         if moved:
             self._tool_changed(repaint=False)
@@ -400,7 +400,7 @@ class Canvas(CachedDispatch, GreyPaletteMixin, Widget, can_focus=True):
         self._cell_y, self._half = None, 0
         self.capture_mouse()
         self.drawing.begin_stroke()
-        self._stroke_and_tell(event)
+        self._tell(*self._stroke_to(event))
 
     async def on_mouse_move(self, event: events.MouseMove) -> None:
         """While a stroke is open, draw a line to the pointer (anywhere: the mouse is captured);
@@ -410,17 +410,15 @@ class Canvas(CachedDispatch, GreyPaletteMixin, Widget, can_focus=True):
         wait for the screen to refresh before handling the next event."""
         if self._stroking:
             event.stop()
-            if event.button == 0:
-                self.end_stroke()
-            else:
-                self._stroke_and_tell(event)
+            self._tell(*self.drag(event))
+            if self._stroking:
                 await self.let_frame_through()
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
         """End the stroke, wherever the button is released."""
         if self._stroking:
             event.stop()
-            self._stroke_and_tell(event)
+            self._tell(*self._stroke_to(event))
             self.end_stroke()
 
     def on_mouse_release(self, event: events.MouseRelease) -> None:
