@@ -179,3 +179,17 @@ async def test_notifications_wait_while_the_terminal_is_too_small(make_app, tmp_
         await pilot.resize_terminal(100, 30)
         await pilot.pause(0.3)
         assert any(toast.display and toast.region.area for toast in pilot.app.query(Toast))
+
+
+async def test_a_caption_is_shown_as_plain_text(make_app):
+    """A caption (it can carry a kept drawing's record) is shown as it is, never read as
+    markup: brackets stay, and no style or link is made of them."""
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen = pilot.app.screen
+        await pilot.pause()
+        caption = "Drawing [b]#3[/b] [@click=app.quit]kept[/]"
+        screen.show_image(np.zeros((28, 28), np.uint8), caption)
+        await pilot.pause()
+        shown = screen.query_one("#caption", Static).render()
+        assert str(shown) == caption
+        assert not getattr(shown, "spans", [])

@@ -184,7 +184,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         self._caption_image: np.ndarray | None = None
         self._want_random = False
         self._rng = np.random.default_rng()
-        self._texts: dict[Static, str | Content] = {}  # what _set_text last showed, by widget
+        self._texts: dict[Static, Content] = {}  # what _set_text last showed, by widget
         self._keep_pending = False  # `t` was pressed: the next key names the digit
         self._label: tuple[tuple[Any, ...], str] | None = None  # model_label's last answer
 
@@ -449,9 +449,8 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         self._preview_pending = False
         self._preview.set_image(self._preview_image)
 
-    def _set_text(self, static: Static, text: str | Content, layout: bool = True) -> None:
-        """Show `text` (markup, or ready `Content`) in `static`, doing nothing if the same text
-        is shown already.
+    def _set_text(self, static: Static, text: Content, layout: bool = True) -> None:
+        """Show `text` in `static`, doing nothing if the same text is shown already.
 
         `layout=False` for the fixed-size ones (the confidence): a Static's update otherwise
         lays out the whole screen again, which measured 18 ms a frame during a fast drag and
@@ -520,7 +519,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         if caption and self._caption_image is not None:
             if not np.array_equal(self._caption_image, self.drawing.pixels):
                 caption += " (edited)"
-        self._set_text(self._caption_text, caption or MOUSE_TIP)
+        self._set_text(self._caption_text, Content(caption or MOUSE_TIP))  # plain text
 
     # -- loading images ----------------------------------------------------------------------------
     def show_image(self, image: np.ndarray, caption: str) -> None:
