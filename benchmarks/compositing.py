@@ -73,6 +73,8 @@ def child(events_n: int) -> dict[str, Any]:
     path = shipped_model_path()
     result = asyncio.run(drag(load_model(path), path, events_n, "realtime"))
     frames = result["frames"]
+    if not frames:
+        sys.exit("the drag drew no frames: nothing to time")
     work = np.asarray(result["frame_work"]) * 1e3
     comp = np.asarray(compositor[-frames:]) * 1e3  # the frames of the drag are the last ones
     return {"code": str(Path(tui.__file__).resolve().parent.parent), "frames": frames,
@@ -107,7 +109,7 @@ def main() -> None:
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)  # one drag, JSON out
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child)))
+        print(json.dumps(child(args.child), allow_nan=False))  # strict JSON
         return
     events_n = args.events or (200 if args.quick else 500)
     rounds = args.rounds or (1 if args.quick else 3)
