@@ -111,9 +111,10 @@ class Conv2D(Layer):
         (k k + 1, B H' W'), filled by k k copies of shifted (B, H', W') sub-images (in pool
         order, of their four (B, H'/2, W'/2) quarters), each running along image rows, and a
         last row of ones, and returned transposed (a view, (B H' W', k k + 1)); otherwise
-        copies of the windows, which run over C values at a time, next to the ones. Measured on the `conv` preset's first layer (one BLAS thread), these copies take
-        a third (plain order) to a half (pool order) of the windows copy's time, and the
-        products read the transposed columns at about the same rate.
+        copies of the windows, which run over C values at a time, next to the ones. Measured
+        on the `conv` preset's first layer (one BLAS thread), these copies take a third (plain
+        order) to a half (pool order) of the windows copy's time, and the products read the
+        transposed columns at about the same rate.
         """
         b = x.shape[0]
         ho, wo, _ = self.out_shape
@@ -178,7 +179,9 @@ class Conv2D(Layer):
         a row of biases, (k k C + 1, F), copied into a small buffer. The bias add over the
         (B H' W', F) output and the bias gradient's sums over it in backward then cost nothing
         apart: measured 7.3 ms against 8.3 ms a batch of 128 for the `conv` preset's first
-        layer's two products with the separate add and sums (one BLAS thread).
+        layer's two products with the separate add and sums (one BLAS thread); for its second
+        layer, forward and weight gradient, 24.03 against 24.36 ms (medians of 60 interleaved
+        pairs, thread time: 1.4%).
         """
         b = x.shape[0]
         ho, wo, f = self.out_shape
