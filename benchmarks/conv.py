@@ -13,9 +13,9 @@
                        first layer)
        dense  forward  (B, D) @ (D, F)   dW (D, B) @ (B, F)   dx (B, F) @ (F, D) (not first)
 
-   each 2 m k n FLOPs. The first (one-channel) convolution's two products carry its biases:
-   k k C + 1 for k k C, a column of ones in the columns (those FLOPs, 1/(k k + 1) of its
-   products' and about 0.6% of the epoch's, are counted). Those two and the other convolutions'
+   each 2 m k n FLOPs. A convolution's forward and dW products carry its biases: k k C + 1
+   for k k C, a column of ones in the columns (those FLOPs, 1/(k k C + 1) of these products',
+   about 0.8% of the epoch's, are counted). The first layer's two and the other convolutions'
    forward products run in chunks of `network.conv.CHUNK` images, recorded per chunk (the
    same FLOPs). Each round measures, in turns,
    the float32 GEMM rate on 1024^3 and on each of those shapes (the best median is "the

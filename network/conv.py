@@ -8,9 +8,11 @@ For a batch x (B, H, W, C), k x k kernels, F filters and no padding (stride 1), 
 
 `cols` is a copy of `numpy.lib.stride_tricks.sliding_window_view(x)` into a reused buffer (with
 one input channel, built kernel-offset-major and used transposed: see `Conv2D._columns`); the
-product is one GEMM whose (B H' W', F) result already is the channels-last output. Backward:
+product is one GEMM whose (B H' W', F) result already is the channels-last output. In training
+the biases ride in that product: the columns end in a column of ones and the weights in a row of
+biases, z = [cols 1] @ [W; b], and backward gets both gradients from one product too:
 
-    dW = cols.T @ dz        db = sum of dz over B, H', W'      (computed as dW.T = dz.T @ cols)
+    [dW; db] = [cols 1].T @ dz      (for C > 1 computed as its transpose, dz.T @ [cols 1])
     dx[:, di:di+H', dj:dj+W', :] += dz @ W[di, dj].T    for each of the k k kernel offsets
 
 The weights are saved as (k, k, C, F) (a view of the same memory).
@@ -101,31 +103,34 @@ class Conv2D(Layer):
         return self.weights.reshape(-1, self.filters)
 
     def _columns(self, x: np.ndarray) -> np.ndarray:
-        """The (B H' W', k k C) columns of x (B, H, W, C), in a reused buffer; with
-        `pool_order`, their rows in (B, 2, 2, H'/2, W'/2) order.
+        """The (B H' W', k k C + 1) columns of x (B, H, W, C), ending in a column of ones (the
+        biases' input, see `forward`), in a reused buffer; with `pool_order`, their rows in
+        (B, 2, 2, H'/2, W'/2) order.
 
         With one input channel (the first layer's image) the buffer is kernel-offset-major,
         (k k + 1, B H' W'), filled by k k copies of shifted (B, H', W') sub-images (in pool
         order, of their four (B, H'/2, W'/2) quarters), each running along image rows, and a
-        last row of ones (the biases' input, see `forward`), and returned transposed (a view,
-        (B H' W', k k + 1)); otherwise copies of the windows, which run over C values at a
-        time. Measured on the `conv` preset's first layer (one BLAS thread), these copies take
-        a third (plain order) to a half (pool order) of the windows copy's time, and the
-        products read the transposed columns at about the same rate.
+        last row of ones, and returned transposed (a view, (B H' W', k k + 1)); otherwise
+        copies of the windows, which run over C values at a time, next to the ones. Measured
+        on the `conv` preset's first layer (one BLAS thread), these copies take a third (plain
+        order) to a half (pool order) of the windows copy's time, and the products read the
+        transposed columns at about the same rate.
         """
         b = x.shape[0]
         ho, wo, _ = self.out_shape
         k, c = self.kernel, self.in_shape[2]
         rows = b * ho * wo
         if c > 1:
-            cols = self._buffer("cols", (b, ho, wo, k, k, c), x.dtype)
+            cols = self._buffer("cols", (rows, k * k * c + 1), x.dtype)
+            cols[:, -1] = 1.0
+            windows_out = cols[:, :-1].reshape(b, ho, wo, k, k, c)
             if self.pool_order:
                 view = windows(x, k).reshape(b, ho // 2, 2, wo // 2, 2, k, k, c)
-                np.copyto(cols.reshape(b, 2, 2, ho // 2, wo // 2, k, k, c),
+                np.copyto(windows_out.reshape(b, 2, 2, ho // 2, wo // 2, k, k, c),
                           view.transpose(0, 2, 4, 1, 3, 5, 6, 7))
             else:
-                im2col(x, k, cols)
-            return cols.reshape(rows, k * k * c)
+                im2col(x, k, windows_out)
+            return cols
         return self.one_channel_columns(x, self._buffer("cols_t", ((k * k + 1) * rows,),
                                                         x.dtype))
 
@@ -154,15 +159,15 @@ class Conv2D(Layer):
         return flat.reshape(k * k + 1, rows).T
 
     def _weights_and_biases(self) -> np.ndarray:
-        """The (k k + 1, F) operand that goes with one-channel columns: the weights and a last
-        row of biases, copied into a reused buffer."""
+        """The (k k C + 1, F) operand that goes with the columns: the weights and a last row of
+        biases, copied into a reused buffer."""
         wb = self._buffer("wb", (self._w2.shape[0] + 1, self.filters), self.weights.dtype)
         wb[:-1], wb[-1] = self._w2, self.biases
         return wb
 
     def set_gradients(self, dwb: np.ndarray) -> None:
-        """Store dL/dW and dL/db from [dW; db] (k k + 1, F), the product of one-channel columns
-        (with their row of ones) and dz."""
+        """Store dL/dW and dL/db from [dW; db] (k k C + 1, F), the product of the columns (with
+        their ones) and dz."""
         self.grad_weights.reshape(-1, self.filters)[...] = dwb[:-1]
         self.grad_biases[...] = dwb[-1]
 
@@ -170,40 +175,35 @@ class Conv2D(Layer):
         """z (B, H', W', F) (or (B, 2, 2, H'/2, W'/2, F) in pool order) from x (B, H, W, C);
         the columns are kept for backward.
 
-        With one input channel the biases ride in the product: the columns end in a column of
-        ones and the weights in a row of biases, (k k + 1, F), copied into a small buffer. The
-        bias add over the (B H' W', F) output and the bias gradient's sum over it in backward
-        then cost nothing apart: measured 7.3 ms against 8.3 ms a batch of 128 for the `conv`
-        preset's first layer's two products with the separate add and sums (one BLAS thread).
+        The biases ride in the product: the columns end in a column of ones and the weights in
+        a row of biases, (k k C + 1, F), copied into a small buffer. The bias add over the
+        (B H' W', F) output and the bias gradient's sums over it in backward then cost nothing
+        apart: measured 7.3 ms against 8.3 ms a batch of 128 for the `conv` preset's first
+        layer's two products with the separate add and sums (one BLAS thread); for its second
+        layer, forward and weight gradient, 24.03 against 24.36 ms (medians of 60 interleaved
+        pairs, thread time: 1.4%).
         """
         b = x.shape[0]
         ho, wo, f = self.out_shape
         k, c = self.kernel, self.in_shape[2]
         z = self._buffer("z", (b * ho * wo, f), x.dtype)
-        if c == 1:
+        wb = self._weights_and_biases()
+        if c == 1 or self.pool_order:
             self._cols = self._columns(x)
-            np.matmul(self._cols, self._weights_and_biases(), out=z)
-            z = z.reshape(b, ho * wo * f)
+            np.matmul(self._cols, wb, out=z)
         else:
-            if self.pool_order:
-                self._cols = self._columns(x)
-                np.matmul(self._cols, self._w2, out=z)
-            else:
-                # the windows copied and multiplied CHUNK images at a time, the product reading
-                # each chunk's columns right after the copy wrote them: 9.3 ms against 10.1 ms
-                # for the whole batch's copy and then product, the `conv` preset's second layer
-                cols = self._buffer("cols", (b, ho, wo, k, k, c), x.dtype)
-                per = ho * wo
-                for lo in range(0, b, CHUNK):
-                    hi = min(b, lo + CHUNK)
-                    im2col(x[lo:hi], k, cols[lo:hi])
-                    np.matmul(cols[lo:hi].reshape(-1, k * k * c), self._w2,
-                              out=z[lo * per : hi * per])
-                self._cols = cols.reshape(b * per, k * k * c)
-            # the biases tiled over one image's H' W' positions: an add over rows of H' W' F
-            # values, where broadcasting the (F,) vector would run over F values at a time
-            z = z.reshape(b, ho * wo * f)
-            z += np.tile(self.biases, ho * wo)
+            # the windows copied and multiplied CHUNK images at a time, the product reading
+            # each chunk's columns right after the copy wrote them: 9.3 ms against 10.1 ms
+            # for the whole batch's copy and then product, the `conv` preset's second layer
+            cols = self._buffer("cols", (b * ho * wo, k * k * c + 1), x.dtype)
+            cols[:, -1] = 1.0
+            windows_out = cols[:, :-1].reshape(b, ho, wo, k, k, c)
+            per = ho * wo
+            for lo in range(0, b, CHUNK):
+                hi = min(b, lo + CHUNK)
+                im2col(x[lo:hi], k, windows_out[lo:hi])
+                np.matmul(cols[lo * per : hi * per], wb, out=z[lo * per : hi * per])
+            self._cols = cols
         if self.pool_order:
             return z.reshape(b, 2, 2, ho // 2, wo // 2, f)
         return z.reshape(b, ho, wo, f)
@@ -223,20 +223,15 @@ class Conv2D(Layer):
         b = dy.shape[0]
         ho, wo, f = self.out_shape
         dz = dy.reshape(b * ho * wo, f)
-        if self.in_shape[2] == 1:
-            # offset-major columns with their row of ones (see _columns, forward):
-            # [dW; db] = cols_t @ dz, one product
-            dwb = self._buffer("dwb", (self._cols.shape[1], f), dy.dtype)
-            self.set_gradients(np.matmul(self._cols.T, dz, out=dwb))
+        # [dW; db] in one product with the columns' column of ones (see forward)
+        dwb = self._buffer("dwb", (self._cols.shape[1], f), dy.dtype)
+        if self.in_shape[2] == 1:  # offset-major columns (see _columns): cols_t @ dz
+            np.matmul(self._cols.T, dz, out=dwb)
         else:
-            # dW.T = dz.T @ cols, written through a transposed view: measured 2.6x faster
-            # than cols.T @ dz for the `conv` preset's second layer (OpenBLAS, one thread)
-            np.matmul(dz.T, self._cols, out=self.grad_weights.reshape(-1, f).T)
-            # db in two sums, over the batch (rows of H' W' F values) and then over the
-            # positions: measured 4-7x faster than one sum over the B H' W' rows of F values
-            per_position = np.sum(dy.reshape(b, ho * wo * f), axis=0,
-                                  out=self._buffer("db", (ho * wo * f,), dy.dtype))
-            np.sum(per_position.reshape(ho * wo, f), axis=0, out=self.grad_biases)
+            # [dW; db].T = dz.T @ cols, written through a transposed view: measured 2.6x
+            # faster than cols.T @ dz for the `conv` preset's second layer (OpenBLAS, 1 thread)
+            np.matmul(dz.T, self._cols, out=dwb.T)
+        self.set_gradients(dwb)
         if not need_dx:
             return None
         k, c = self.kernel, self.in_shape[2]
