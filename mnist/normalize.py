@@ -200,11 +200,17 @@ def _block_sum(crop: np.ndarray, k: int, bg: float, gain: float) -> np.ndarray:
     return out / (k * k)
 
 
+def _levels(part: np.ndarray) -> np.ndarray:
+    """(h, w) any real dtype -> a new float64 array clipped to 0..255 (uint8 is already)."""
+    x = part.astype(np.float64)
+    if part.dtype != np.uint8:
+        np.minimum(np.maximum(x, 0.0, out=x), 255.0, out=x)
+    return x
+
+
 def _ink(part: np.ndarray, bg: float, gain: float) -> np.ndarray:
     """(h, w) any dtype -> float64 ink in 0..255 with the paper level `bg` removed."""
-    x = part.astype(np.float64)
-    if part.dtype != np.uint8:  # uint8 is 0..255 already
-        np.minimum(np.maximum(x, 0.0, out=x), 255.0, out=x)
+    x = _levels(part)
     if bg > 0.0:
         x -= bg
         x *= gain
@@ -286,7 +292,9 @@ def ink_span(image: np.ndarray, threshold: float = 32.0) -> int:
     bg = _background(arr)
     if bg >= 255.0:
         return 0
-    ink = (np.clip(arr.astype(np.float64), 0.0, 255.0) - bg) * (255.0 / (255.0 - bg))
+    ink = _levels(arr)
+    ink -= bg
+    ink *= 255.0 / (255.0 - bg)
     mask = ink > threshold
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
