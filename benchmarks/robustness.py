@@ -5,9 +5,11 @@
 One row per model (the shipped ones, then each `--model PATH`, repeatable) and one column per
 test set; each cell is the accuracy over every image of the set (a refused image counts as
 wrong) and how many images were refused. Every image goes through exactly what `digits predict`
-and the Paint canvas do: `mnist.normalize.ink_problem` (refused if blank or all ink), then
-`mnist.normalize.normalize`, then `network.recognize.recognize_proba` (the model's
-probabilities averaged over the image and its one-pixel shifts). The sets (`mnist.variants`):
+does, through the same function (`network.recognize.recognize_drawings`):
+`mnist.normalize.ink_problem` (refused if blank or all ink), then `mnist.normalize.normalize`,
+then `network.recognize.recognize_proba` (the model's probabilities averaged over the image and
+its one-pixel shifts, as the Paint canvas does after its own ink check). The sets
+(`mnist.variants`):
 
 * MNIST test: the 10,000 test digits as they are;
 * cropped tight: each cut to the box of its visible ink (pixels of at least half ink);
