@@ -5,9 +5,11 @@
 One row per model (the shipped ones, then each `--model PATH`, repeatable) and one column per
 test set; each cell is the accuracy over every image of the set (a refused image counts as
 wrong) and how many images were refused. Every image goes through exactly what `digits predict`
-and the Paint canvas do: `mnist.normalize.ink_problem` (refused if blank or all ink), then
-`mnist.normalize.normalize`, then `network.recognize.recognize_proba` (the model's
-probabilities averaged over the image and its one-pixel shifts). The sets (`mnist.variants`):
+does, through the same function (`network.recognize.recognize_drawings`):
+`mnist.normalize.ink_problem` (refused if blank or all ink), then `mnist.normalize.normalize`,
+then `network.recognize.recognize_proba` (the model's probabilities averaged over the image and
+its one-pixel shifts, as the Paint canvas does after its own ink check). The sets
+(`mnist.variants`):
 
 * MNIST test: the 10,000 test digits as they are;
 * cropped tight: each cut to the box of its visible ink (pixels of at least half ink);
@@ -40,8 +42,8 @@ import numpy as np
 from _common import Row, finish, fmt_seconds, load_data, make_parser, table
 
 from mnist import variants
-from mnist.normalize import ink_problem, normalize
-from network.recognize import recognize_proba
+from mnist.normalize import normalize
+from network.recognize import recognize_drawings, recognize_proba
 from network.store import load_model, shipped_model_path
 
 #: Target accuracy of the load_digits column and of every other column (fractions).
@@ -85,21 +87,16 @@ def build_sets(images: np.ndarray, labels: np.ndarray
 
 def score(model, images: list[np.ndarray], labels: np.ndarray,
           shifts: bool = True) -> tuple[float, int]:
-    """(accuracy over all images, refused count): ink_problem, normalize, then
-    `network.recognize.recognize_proba` as the app does (`shifts=False`: the model's own
-    `predict_proba` on the normalized image alone)."""
-    inputs, kept = [], []
-    for i, image in enumerate(images):
-        if ink_problem(image) is None:
-            inputs.append(normalize(image))
-            kept.append(i)
-    correct = 0
-    for start in range(0, len(inputs), CHUNK):
-        batch = np.stack(inputs[start : start + CHUNK])
-        proba = recognize_proba(model, batch) if shifts else model.predict_proba(batch)
-        truth = labels[kept[start : start + CHUNK]]
-        correct += int(np.sum(np.asarray(proba).argmax(axis=1) == truth))
-    return correct / len(images), len(images) - len(kept)
+    """(accuracy over all images, refused count): `network.recognize.recognize_drawings`, as
+    `digits predict` does (`shifts=False`: the model's own `predict_proba` on the normalized
+    image alone)."""
+    correct = refused = 0
+    for i, result in recognize_drawings(model, enumerate(images), CHUNK, shifts):
+        if isinstance(result, str):
+            refused += 1
+        else:
+            correct += int(np.argmax(result) == labels[i])
+    return correct / len(images), refused
 
 
 def canvas_cost(model, digits: np.ndarray, rounds: int = 5) -> tuple[float, float]:

@@ -149,8 +149,9 @@ def _weights(length: int, s: float, com: float, spline: bool = False) -> np.ndar
     `spline` (a low-resolution source), by cubic B-spline. At s == 1 the shift is rounded to
     whole pixels, so an already normalized digit comes back bit-exact.
     """
-    i = np.arange(length, dtype=np.float64)
-    j = np.arange(SIDE, dtype=np.float64)[:, None]
+    i, centres = _grid(length)
+    j, field_centres = _grid(SIDE)
+    j, field_centres = j[:, None], field_centres[:, None]
     t = CENTRE + 0.5 - s * (com + 0.5)
     if s == 1.0:
         t = float(np.floor(t + 0.5))
@@ -160,11 +161,24 @@ def _weights(length: int, s: float, com: float, spline: bool = False) -> np.ndar
         t += max(0.0, -lo) - max(0.0, hi - SIDE)
     if s < 1.0:
         w = np.minimum(j + 1.0, t + s * (i + 1.0)) - np.maximum(j, t + s * i)
-        return np.clip(w, 0.0, None)
-    u = (j + 0.5 - t) / s
+        return np.maximum(w, 0.0, out=w)
+    u = (field_centres - t) / s
     if spline and s > 1.0:
         return _spline_weights(u[:, 0], length)
-    return np.clip(1.0 - np.abs(u - (i + 0.5)), 0.0, None)
+    w = u - centres
+    np.abs(w, out=w)
+    np.subtract(1.0, w, out=w)
+    return np.maximum(w, 0.0, out=w)
+
+
+@functools.lru_cache(maxsize=64)
+def _grid(length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read-only float64 (length,) pixel indices 0, 1, ... and their centres 0.5, 1.5, ...:
+    made once per length (each small NumPy call costs microseconds next to 28-element work)."""
+    index = np.arange(length, dtype=np.float64)
+    centres = index + 0.5
+    index.flags.writeable = centres.flags.writeable = False
+    return index, centres
 
 
 def _block_sum(crop: np.ndarray, k: int, bg: float, gain: float) -> np.ndarray:
@@ -186,11 +200,21 @@ def _block_sum(crop: np.ndarray, k: int, bg: float, gain: float) -> np.ndarray:
     return out / (k * k)
 
 
+def _levels(part: np.ndarray) -> np.ndarray:
+    """(h, w) any real dtype -> a new float64 array clipped to 0..255 (uint8 is already)."""
+    x = part.astype(np.float64)
+    if part.dtype != np.uint8:
+        np.minimum(np.maximum(x, 0.0, out=x), 255.0, out=x)
+    return x
+
+
 def _ink(part: np.ndarray, bg: float, gain: float) -> np.ndarray:
     """(h, w) any dtype -> float64 ink in 0..255 with the paper level `bg` removed."""
-    x = np.clip(part.astype(np.float64), 0.0, 255.0)
+    x = _levels(part)
     if bg > 0.0:
-        x = np.clip((x - bg) * gain, 0.0, None)
+        x -= bg
+        x *= gain
+        np.maximum(x, 0.0, out=x)
     return x
 
 
@@ -204,8 +228,8 @@ def center_of_mass(image: np.ndarray) -> tuple[float, float]:
     total = x.sum()
     if total <= 0:
         return ((x.shape[0] - 1) / 2.0, (x.shape[1] - 1) / 2.0)
-    rows = (x * np.arange(x.shape[0], dtype=np.float64)[:, None]).sum() / total
-    cols = (x * np.arange(x.shape[1], dtype=np.float64)[None, :]).sum() / total
+    rows = (x * _grid(x.shape[0])[0][:, None]).sum() / total
+    cols = (x * _grid(x.shape[1])[0]).sum() / total
     return (float(rows), float(cols))
 
 
@@ -244,7 +268,7 @@ def normalize(image: np.ndarray) -> np.ndarray:
     s = _scale(long_side)
     spline = max(arr.shape) <= SMALL_SOURCE
     out = _weights(x.shape[0], s, com_r, spline) @ x @ _weights(x.shape[1], s, com_c, spline).T
-    return np.clip(out, 0.0, 255.0).astype(np.float32)
+    return np.minimum(np.maximum(out, 0.0, out=out), 255.0, out=out).astype(np.float32)
 
 
 MIN_INK_SPAN = 7
@@ -268,7 +292,9 @@ def ink_span(image: np.ndarray, threshold: float = 32.0) -> int:
     bg = _background(arr)
     if bg >= 255.0:
         return 0
-    ink = (np.clip(arr.astype(np.float64), 0.0, 255.0) - bg) * (255.0 / (255.0 - bg))
+    ink = _levels(arr)
+    ink -= bg
+    ink *= 255.0 / (255.0 - bg)
     mask = ink > threshold
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:

@@ -79,8 +79,13 @@ def paper_level(image: np.ndarray) -> float:
     """
     border = np.inf
     if min(image.shape) >= MIN_BORDER_SIDE:
-        border = _median(np.clip(_border(image), 0.0, 255.0))
-        if border <= image.min():  # nothing is lower (a 0 paper): no need to split
+        edge, lowest = _border(image), image.min()
+        if 0 <= lowest <= 255 and 2 * np.count_nonzero(edge == lowest) > edge.size:
+            # more than half of the border at the image's lowest level (a 0 paper, as on the
+            # canvas): that level is the border's median and nothing is lower; no need to sort
+            return float(lowest)
+        border = _median(np.clip(edge, 0.0, 255.0))
+        if border <= lowest:  # nothing is lower: no need to split
             return border
     values = _sample(image).ravel()
     split = otsu_split(values)

@@ -7,17 +7,31 @@ probabilities of the image moved by one pixel up, down, left and right with thos
 itself evens out where it happens to land. All copies go through ONE `predict_proba` call, so
 the cost is one bigger matrix product, not five calls.
 
-It takes the output of `mnist.normalize.normalize`. It is the one home for this step:
-`digits predict`, `digits drawings add`, the Paint canvas and `benchmarks/robustness.py` all call
-it; `digits eval` does not (it scores the model itself on the test images as they are).
+`recognize_proba` takes the output of `mnist.normalize.normalize`. It is the one home for this
+step: `digits predict`, `digits drawings add`, the Paint canvas and `benchmarks/robustness.py` all
+call it; `digits eval` does not (it scores the model itself on the test images as they are).
+`read_drawing` (the ink check, then `normalize`) and `recognize_drawings` (those two steps, then
+`recognize_proba` on batches) are the one home of the whole sequence for images from outside:
+`digits predict` and `benchmarks/robustness.py` call `recognize_drawings`, `digits drawings add`
+calls `read_drawing` (it keeps or refuses each image as it reads it, and guesses later, only when
+a model loads). The Paint canvas checks its drawings otherwise (a short stroke gets no guess).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
 
 import numpy as np
+
+from mnist.normalize import ink_problem, normalize
+
+K = TypeVar("K")
+
+#: Images `recognize_drawings` normalizes and recognizes together: memory stays flat however many
+#: there are.
+BATCH = 512
 
 #: (rows, cols) each copy is moved by; (0, 0) is the image itself.
 SHIFTS: tuple[tuple[int, int], ...] = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
@@ -64,3 +78,43 @@ def recognize_proba(model: Any, images: np.ndarray) -> np.ndarray:
     # the mean over the copies, as np.mean takes it (a sum, then a division) without its
     # Python-level overhead
     return np.add.reduce(probabilities.reshape(n, k, probabilities.shape[-1]), axis=1) / k
+
+
+def read_drawing(image: np.ndarray) -> np.ndarray | str:
+    """An (H, W) 0..255 ink image (higher = ink) -> its (28, 28) float32 normalized form
+    (`mnist.normalize.normalize`), or, when it cannot be recognized (blank, all ink), the reason
+    (`mnist.normalize.ink_problem`: "blank (no ink)", ...). NaN/inf or non-2-D input raises
+    MnistError."""
+    problem = ink_problem(image)
+    return normalize(image) if problem is None else problem
+
+
+def recognize_drawings(model: Any, images: Iterable[tuple[K, np.ndarray]], batch: int = BATCH,
+                       shifts: bool = True) -> Iterator[tuple[K, np.ndarray | str]]:
+    """Recognize (key, (H, W) 0..255 ink image) pairs: `read_drawing`, then `recognize_proba`.
+
+    Yields (key, the reason it cannot be recognized) as soon as an image is read, and (key, its
+    (K,) float64 probabilities) once `batch` images that can be are read, or the images end:
+    results come in the images' order, refusals ahead of the batch they are read in. Only one
+    batch of normalized images is held. `shifts=False` takes the model's own `predict_proba` of
+    the normalized image alone instead of `recognize_proba` (the pipeline before the shifts).
+    """
+    pending: list[tuple[K, np.ndarray]] = []
+
+    def results() -> Iterator[tuple[K, np.ndarray | str]]:
+        stack = np.stack([normalized for _, normalized in pending])
+        probabilities = (recognize_proba(model, stack) if shifts
+                         else np.asarray(model.predict_proba(stack), dtype=np.float64))
+        yield from zip([key for key, _ in pending], probabilities, strict=True)
+        pending.clear()
+
+    for key, image in images:
+        read = read_drawing(image)
+        if isinstance(read, str):
+            yield key, read
+            continue
+        pending.append((key, read))
+        if len(pending) >= batch:
+            yield from results()
+    if pending:
+        yield from results()

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from mnist.normalize import normalize
-from network.recognize import SHIFTS, recognize_proba, shifted_copies
+from network.inputs import scale_into
+from network.recognize import (
+    SHIFTS,
+    read_drawing,
+    recognize_drawings,
+    recognize_proba,
+    shifted_copies,
+)
 from network.store import load_model, shipped_model_path
 
 
@@ -62,3 +69,48 @@ def test_empty_and_single_batches(model, n: int) -> None:
     if n:
         images[0, 6:22, 13:15] = 255.0  # a 1
     assert recognize_proba(model, images).shape == (n, 10)
+
+
+def _drawn(digit: str) -> np.ndarray:
+    """A small (20, 16) drawing of a 1 or a 7, 0..255 floats."""
+    image = np.zeros((20, 16))
+    if digit == "1":
+        image[2:18, 7:9] = 255.0
+    else:
+        image[2, 2:14] = 255.0
+        for r in range(2, 18):
+            image[r, 13 - (r - 2) * 10 // 16] = 255.0
+    return image
+
+
+def test_read_drawing_normalizes_or_says_why_not() -> None:
+    one = _drawn("1")
+    np.testing.assert_array_equal(read_drawing(one), normalize(one))
+    assert read_drawing(np.zeros((20, 16))) == "blank (no ink)"
+    assert read_drawing(np.full((20, 16), 255.0)).startswith("all ink")
+
+
+def test_recognize_drawings_in_batches_with_refusals_as_they_are_read(model,
+                                                                    float32_error) -> None:
+    logit_error, softmax_rtol = float32_error
+    drawings = {"a": _drawn("7"), "blank": np.zeros((9, 9)), "b": _drawn("1"),
+                "c": _drawn("7").T, "ink": np.full((5, 5), 200.0)}
+    counting = _Counting(model)
+    got = list(recognize_drawings(counting, drawings.items(), batch=2))
+    # a refusal comes as soon as it is read, ahead of the batch it was read in
+    assert [key for key, _ in got] == ["blank", "a", "b", "ink", "c"]
+    assert got[0][1] == "blank (no ink)" and got[3][1].startswith("all ink")
+    assert counting.calls == [2 * len(SHIFTS), len(SHIFTS)]  # batches of 2, then the rest
+    results = dict(got)
+    images = np.stack([normalize(drawings[key]) for key in "abc"])
+    copies = shifted_copies(images).reshape(-1, 784)
+    # each result and the reference within float32 rounding of exact (other batch sizes may
+    # take other BLAS kernels)
+    rtol = softmax_rtol(logit_error(model, scale_into(copies, model.scaling,
+                                                      np.empty(copies.shape, np.float32))))
+    for key, expected in zip("abc", recognize_proba(model, images), strict=True):
+        np.testing.assert_allclose(results[key], expected, rtol=rtol)
+    assert results["a"].argmax() == 7 and results["b"].argmax() == 1
+    plain = dict(recognize_drawings(model, [("b", drawings["b"])], shifts=False))
+    np.testing.assert_array_equal(plain["b"], model.predict_proba(images[1:2])[0])
+    assert list(recognize_drawings(model, [])) == []

@@ -72,28 +72,29 @@ def run_add(args: argparse.Namespace) -> int:
     from mnist.errors import MnistError
     from mnist.fileio import printable
     from mnist.imagefile import iter_images
-    from mnist.normalize import ink_problem, normalize
     from network.drawings import MAX_DRAWINGS, add_drawings
     from network.errors import ModelError
-    from network.recognize import recognize_proba
+    from network.recognize import read_drawing, recognize_proba
     from tui.cli.common import load_model_for_cli
 
     images: list[np.ndarray] = []
+    normalized: list[np.ndarray] = []
     sources: list[str] = []
     failures = 0
     for path in args.files:
         try:
             for index, image in iter_images(path, invert=True if args.invert else None):
                 shown = path if index is None else f"{path}:{index}"
-                problem = ink_problem(image)
-                if problem is not None:
-                    print(f"digits: error: {printable(shown)}: image is {problem}",
+                read = read_drawing(image)
+                if isinstance(read, str):
+                    print(f"digits: error: {printable(shown)}: image is {read}",
                           file=sys.stderr)
                     failures += 1
                 elif len(images) >= MAX_DRAWINGS:
                     raise MnistError(f"{shown}: more than {MAX_DRAWINGS:,} images; stopped")
                 else:
                     images.append(image)
+                    normalized.append(read)
                     sources.append(f"file {Path(shown).name}")
         except MnistError as exc:
             print(f"digits: error: {printable(str(exc))}", file=sys.stderr)
@@ -101,8 +102,7 @@ def run_add(args: argparse.Namespace) -> int:
     if images:
         try:  # the guess of the model the app would use, as the Paint screen records it
             model, _ = load_model_for_cli(None)
-            guesses = np.argmax(recognize_proba(model, np.stack([normalize(i) for i in images])),
-                                axis=1).tolist()
+            guesses = np.argmax(recognize_proba(model, np.stack(normalized)), axis=1).tolist()
         except (ModelError, MnistError):
             guesses = [None] * len(images)
         drawings = add_drawings(images, [args.label] * len(images), guesses, source=sources)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from tui.cli.common import load_model_for_cli
@@ -55,58 +56,52 @@ def _label(path: str, index: int | None) -> str:
 #: Images recognized per call, over all files; each file holds at most
 #: mnist.imagefile.MAX_IMAGES_PER_FILE.
 MAX_IMAGES_PER_CALL = 100_000
-#: Images normalized and classified together: memory stays flat however many there are.
-BATCH = 512
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read every file, normalize its images, classify them in batches, print as they come."""
+    """Read every file and recognize its images (`network.recognize.recognize_drawings`, in
+    batches), printing each result as it comes."""
     import numpy as np  # here: `digits` (the app) imports the subcommands too, and NumPy later
 
     from mnist.errors import MnistError
     from mnist.fileio import printable
     from mnist.imagefile import iter_images
-    from mnist.normalize import ink_problem, normalize
-    from network.recognize import recognize_proba
+    from network.recognize import recognize_drawings
 
     model, _ = load_model_for_cli(args.model)
-    batch: list[tuple[str, int | None, np.ndarray]] = []
     failures = seen = 0
+    stopped_at: str | None = None  # where the image limit stopped the reading
 
     def error(message: str) -> None:
         nonlocal failures
         failures += 1
         print(f"digits: error: {printable(message)}", file=sys.stderr)
 
-    def flush() -> None:
-        if batch:
-            probabilities = recognize_proba(model, np.stack([image for _, _, image in batch]))
-            for (path, index, _), probs in zip(batch, probabilities, strict=True):
-                if not np.isfinite(probs).all():  # a model that loaded cannot; never print NaN
-                    error(f"{_label(path, index)}: the model gave no finite answer")
-                else:
-                    _print(args, path, index, probs)
-            batch.clear()
+    def images() -> Iterator[tuple[tuple[str, int | None], np.ndarray]]:
+        """((file, index), image) for every image of every file; a file that cannot be read
+        is reported here, as soon as it fails."""
+        nonlocal seen, stopped_at
+        for path in args.files:
+            try:
+                for index, image in iter_images(path, invert=True if args.invert else None):
+                    seen += 1
+                    if seen > MAX_IMAGES_PER_CALL:
+                        stopped_at = _label(path, index)
+                        return
+                    yield (path, index), image
+            except MnistError as exc:
+                error(str(exc))
 
-    for path in args.files:
-        try:
-            for index, image in iter_images(path, invert=True if args.invert else None):
-                seen += 1
-                if seen > MAX_IMAGES_PER_CALL:
-                    flush()
-                    error(f"more than {MAX_IMAGES_PER_CALL:,} images in one call (the limit); "
-                          f"stopped at {_label(path, index)}")
-                    return 2
-                problem = ink_problem(image)
-                if problem is not None:
-                    error(f"{_label(path, index)}: image is {problem}")
-                    continue
-                batch.append((path, index, normalize(image)))
-                if len(batch) == BATCH:
-                    flush()
-        except MnistError as exc:
-            error(str(exc))
-    flush()
+    for (path, index), result in recognize_drawings(model, images()):
+        if isinstance(result, str):
+            error(f"{_label(path, index)}: image is {result}")
+        elif not np.isfinite(result).all():  # a model that loaded cannot; never print NaN
+            error(f"{_label(path, index)}: the model gave no finite answer")
+        else:
+            _print(args, path, index, result)
+    if stopped_at is not None:
+        error(f"more than {MAX_IMAGES_PER_CALL:,} images in one call (the limit); "
+              f"stopped at {stopped_at}")
     return 2 if failures else 0
 
 
