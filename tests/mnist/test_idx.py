@@ -33,6 +33,19 @@ def test_round_trip_uint8(tmp_path, images, suffix):
     assert not idx.array.flags.writeable
 
 
+@pytest.mark.parametrize("suffix", [".gz", ""])
+def test_the_array_owns_its_memory_and_keeps_no_file_bytes(tmp_path, images, suffix):
+    # one copy of the pixels in memory NumPy allocated, not a view that keeps the file's bytes
+    path = tmp_path / f"imgs-idx3-ubyte{suffix}"
+    write_idx(path, images)
+    array = read_idx(path).array
+    assert array.flags.c_contiguous
+    base = array
+    while base is not None and isinstance(base, np.ndarray):
+        base = base.base
+    assert base is None
+
+
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.float32, np.float64])
 def test_round_trip_other_types(tmp_path, dtype):
     array = (np.arange(24).reshape(2, 3, 4) - 5).astype(dtype)
