@@ -56,6 +56,7 @@ from tui.widgets.canvas import Canvas
 from tui.widgets.guess import ConfidenceText, GuessDigit
 from tui.widgets.preview import Preview
 from tui.widgets.probabilities import Probabilities
+from tui.widgets.repaint import after_refresh
 from tui.widgets.status import StatusLine
 
 FULL_CANVAS_SIZE = (92, 34)
@@ -332,7 +333,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         if not self._recognition_scheduled:
             self._recognition_scheduled = True
             if self._recognized_since_frame:
-                self.call_after_refresh(self._recognize_if_due)
+                after_refresh(self, self._recognize_if_due)
             else:
                 self.call_later(self._recognize_if_due)
 
@@ -394,7 +395,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         if message.generation != self._generation:  # outdated by a recognition done here
             return
         if self.canvas.stroking and self._recognition_scheduled:
-            self.call_after_refresh(self._recognize_if_due)
+            after_refresh(self, self._recognize_if_due)
         self._show_result(message.result, message.since)
 
     def _frame_shown(self) -> None:
@@ -413,7 +414,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         """Show a recognition's result; `since`: the earliest change it covers."""
         if not self._recognized_since_frame:
             self._recognized_since_frame = True
-            self.call_after_refresh(self._frame_shown)
+            after_refresh(self, self._frame_shown)
         self.compute_times.append(result.seconds)
         self._show(result.probs, result.image, result.message)
         if since is not None:
@@ -431,7 +432,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         if self.canvas.stroking:
             if not self._preview_pending:
                 self._preview_pending = True
-                self.call_after_refresh(self._show_preview)
+                after_refresh(self, self._show_preview)
         else:
             self._show_preview()
         self._bars.show(probs)

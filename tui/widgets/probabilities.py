@@ -24,6 +24,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui.widgets.lines import DirectLines
+from tui.widgets.repaint import repaint
 
 N_CLASSES = 10
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -98,7 +99,7 @@ class Probabilities(DirectLines, Widget):
         rows = [digit for digit in range(N_CLASSES) if after[digit] != before[digit]]
         if rows and width:  # just those rows: the rows between them stay as they are
             spacing = self._spacing()
-            self.refresh(*(Region(0, digit * spacing, width, 1) for digit in rows))
+            repaint(self, *(Region(0, digit * spacing, width, 1) for digit in rows))
         elif rows:
             self.refresh()
 
