@@ -46,6 +46,7 @@ class StatusLine(DirectLines, Static):
         super().__init__("", id=id, classes=classes, markup=False)
         self._parts: tuple[Part, ...] = ()
         self._strip: Strip | None = None
+        self._styles: dict[str | None, Style] = {}  # by component class (None: the line's)
 
     @property
     def text(self) -> str:
@@ -67,18 +68,25 @@ class StatusLine(DirectLines, Static):
         """Theme or CSS changed: draw the line again."""
         super().notify_style_update()
         self._strip = None
+        self._styles.clear()
+
+    def _style(self, name: str | None) -> Style:
+        """The rich style of a part styled by component class `name` (None: the line's own),
+        worked out once per style update: the line's own walks the DOM for the background."""
+        style = self._styles.get(name)
+        if style is None:
+            base = self.rich_style
+            style = base + self.get_component_rich_style(name, partial=True) if name else base
+            self._styles[name] = style
+        return style
 
     def render_line(self, y: int) -> Strip:
         """The line, from the parts' segments (blank below it)."""
         width = self.line_size.width
-        base = self.rich_style
+        base = self._style(None)
         if y:
             return Strip.blank(width, base)
         if self._strip is None or self._strip.cell_length != width:
-            segments = [
-                Segment(text, base + self.get_component_rich_style(name, partial=True)
-                        if name else base)
-                for text, name in self._parts
-            ]
+            segments = [Segment(text, self._style(name)) for text, name in self._parts]
             self._strip = Strip(segments).adjust_cell_length(width, Style(bgcolor=base.bgcolor))
         return self._strip
