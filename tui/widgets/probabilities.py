@@ -91,7 +91,9 @@ class Probabilities(DirectLines, Widget):
         if value == self._probs:
             return
         width = self.line_size.width
-        before = [self._row_key(digit, width) for digit in range(N_CLASSES)]
+        kept_width, before = self._keys  # what the rows show, worked out by the last show
+        if kept_width != width:
+            before = [self._row_key(digit, width) for digit in range(N_CLASSES)]
         self._probs = value
         self._top = None if value is None else max(range(N_CLASSES), key=value.__getitem__)
         after = [self._row_key(digit, width) for digit in range(N_CLASSES)]
