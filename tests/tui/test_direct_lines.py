@@ -20,6 +20,7 @@ from tui.widgets.guess import ConfidenceText, GuessDigit
 from tui.widgets.lines import DirectLines
 from tui.widgets.preview import Preview
 from tui.widgets.probabilities import Probabilities
+from tui.widgets.status import StatusLine
 
 
 class Framed(DirectLines, Widget, can_focus=True):
@@ -59,6 +60,7 @@ class Widgets(App[None]):
         yield Preview(title="what the network sees", id="preview")
         yield Framed()
         yield Canvas(id="canvas")
+        yield StatusLine(id="status")
         yield ConfidenceText(TEXTS[0], id="confidence")
         yield Static(TEXTS[0], id="static")  # what it must look like
         yield GuessDigit("", id="guess")
@@ -96,7 +98,8 @@ async def test_direct_lines_match_textuals_own_rendering():
         app = pilot.app
         bars, preview, framed, canvas = (app.query_one(Probabilities), app.query_one(Preview),
                                          app.query_one(Framed), app.query_one(Canvas))
-        widgets = (bars, preview, framed, canvas)
+        status = app.query_one(StatusLine)
+        widgets = (bars, preview, framed, canvas, status)
         image = rng.integers(0, 256, (28, 28)).astype(np.uint8)
         for step in range(3):
             bars.show(rng.dirichlet(np.full(10, 0.5)) if step != 1 else None)
@@ -104,6 +107,8 @@ async def test_direct_lines_match_textuals_own_rendering():
             preview.set_image(image)
             canvas.stamp()
             canvas.move_cursor(3, 2)
+            status.show((f"brush {step} · ", None), ("eraser", "status-line--alert"),
+                        (" · ", None), ("pen down", "status-line--on"))
             if step == 1:
                 canvas.set_compact(False)
             await pilot.pause()
@@ -118,12 +123,12 @@ async def test_direct_lines_match_textuals_own_rendering():
         def content(widget: Widget) -> list[list[tuple[str, Any]]]:  # the grey pixels alone
             return cells([widget.render_line(y) for y in range(widget.line_size.height)])
 
-        dark = [content(preview), content(canvas)]
+        dark = [content(preview), content(canvas), content(status)]
         app.theme = "textual-light"
         await pilot.pause()
         for widget in widgets:
             assert_same(widget)
-        for widget, before in zip((preview, canvas), dark, strict=True):  # new grey palettes
+        for widget, before in zip((preview, canvas, status), dark, strict=True):  # new colours
             assert content(widget) != before
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import numpy as np
 import pytest
@@ -198,3 +199,31 @@ async def test_a_stroke_is_recognized_in_a_thread_and_an_older_result_is_never_s
         screen.post_message(PaintScreen.Recognized(screen._generation, None, result))
         await pilot.pause()
         assert screen.prediction == other and len(screen.compute_times) == runs + 1
+
+
+async def test_a_stroke_change_after_a_shown_result_waits_for_the_frame_showing_it(make_app):
+    """During a mouse stroke, once a thread's result is shown, the ink's next change is
+    recognized after the frame that draws that result, not at once: a second result before
+    that frame would replace the first before the screen ever showed it."""
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen = pilot.app.screen
+        canvas = screen.query_one(Canvas)
+        await pilot.mouse_down(canvas, offset=canvas.offset_of(4, 8))
+        await drag_to(pilot, canvas, canvas.offset_of(14, 8))
+        for _ in range(500):  # the stroke's own recognitions are done
+            if not screen._in_flight and not screen._recognition_scheduled:
+                break
+            await asyncio.sleep(0.01)
+        assert canvas.stroking and not screen._in_flight
+        runs = len(screen.compute_times)
+        probs = np.full(10, 0.01)
+        probs[3] = 0.91
+        screen._show_result(Recognition(probs, None, "", 0.0), None)  # as a thread's result
+        screen._ink_changed(time.perf_counter())
+        assert not screen._in_flight and screen._recognition_scheduled  # not started yet
+        for _ in range(500):  # the frame, then the recognition it lets through
+            if len(screen.compute_times) == runs + 2:
+                break
+            await asyncio.sleep(0.01)
+        assert len(screen.compute_times) == runs + 2
+        await pilot.mouse_up(canvas, offset=canvas.offset_of(14, 8))

@@ -57,7 +57,7 @@ from mnist import SIDE as SIZE
 from mnist.drawing import Box, Drawing
 from tui.dispatch import CachedDispatch
 from tui.widgets.preview import GUIDE, GreyPalette, GreyPaletteMixin, image_strip
-from tui.widgets.repaint import repaint
+from tui.widgets.repaint import after_refresh, repaint
 
 FRAME_EVERY = 0.015
 """Seconds of drawing without a frame after which the canvas lets the screen refresh: with
@@ -211,7 +211,7 @@ class Canvas(CachedDispatch, GreyPaletteMixin, Widget, can_focus=True):
         """The ink changed at `now`: note it until a frame has shown it (see `frame_overdue`)."""
         if self._unshown_since is None and self.is_attached:
             self._unshown_since = now
-            self.screen.call_after_refresh(self._shown)
+            after_refresh(self.screen, self._shown)
 
     def _shown(self) -> None:
         """A frame has shown the changes made so far."""

@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Digits, Static
 
 from tui.widgets.lines import DirectLines
+from tui.widgets.repaint import repaint
 
 
 class GuessDigit(DirectLines, Digits):
@@ -41,7 +42,8 @@ class GuessDigit(DirectLines, Digits):
         if value != self.value:
             self._value = value
             size = self.line_size
-            self.refresh(*([Region(0, 0, *size)] if size.area else []))
+            self._layout_cache.clear()  # Digits' visual for the old value
+            repaint(self, *([Region(0, 0, *size)] if size.area else []))
 
     def _restyled(self) -> None:
         """Styles, size or selection may have changed: draw the digits anew."""
@@ -93,7 +95,7 @@ class ConfidenceText(DirectLines, Static):
                    if before is None or y >= len(before) or before[y] != row]
         if changed:
             width = self.line_size.width
-            self.refresh(*(Region(0, y, width, 1) for y in changed))
+            repaint(self, *(Region(0, y, width, 1) for y in changed))
 
     def refresh(self, *regions, **kwargs):  # type: ignore[no-untyped-def]
         """Textual's refresh, except inside `update`."""

@@ -24,6 +24,7 @@ from textual.widget import Widget
 
 from mnist import SIDE
 from tui.widgets.lines import DirectLines
+from tui.widgets.repaint import repaint
 
 GUIDE = 256
 """Palette index of the faint guide tint (blank pixels inside the central 20x20 area)."""
@@ -228,7 +229,7 @@ class Preview(GreyPaletteMixin, Widget):
             width = max(self.line_size.width, SIDE)
             for y in changed.tolist():
                 self._rows.pop(y, None)
-            self.refresh(*(Region(0, y, width, 1) for y in changed.tolist()))
+            repaint(self, *(Region(0, y, width, 1) for y in changed.tolist()))
 
     def notify_style_update(self) -> None:
         """Theme or CSS changed: draw every row again."""

@@ -24,6 +24,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui.widgets.lines import DirectLines
+from tui.widgets.repaint import repaint
 
 N_CLASSES = 10
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -90,7 +91,9 @@ class Probabilities(DirectLines, Widget):
         if value == self._probs:
             return
         width = self.line_size.width
-        before = [self._row_key(digit, width) for digit in range(N_CLASSES)]
+        kept_width, before = self._keys  # what the rows show, worked out by the last show
+        if kept_width != width:
+            before = [self._row_key(digit, width) for digit in range(N_CLASSES)]
         self._probs = value
         self._top = None if value is None else max(range(N_CLASSES), key=value.__getitem__)
         after = [self._row_key(digit, width) for digit in range(N_CLASSES)]
@@ -98,7 +101,7 @@ class Probabilities(DirectLines, Widget):
         rows = [digit for digit in range(N_CLASSES) if after[digit] != before[digit]]
         if rows and width:  # just those rows: the rows between them stay as they are
             spacing = self._spacing()
-            self.refresh(*(Region(0, digit * spacing, width, 1) for digit in rows))
+            repaint(self, *(Region(0, digit * spacing, width, 1) for digit in rows))
         elif rows:
             self.refresh()
 
