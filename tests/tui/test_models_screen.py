@@ -82,6 +82,20 @@ async def test_list_marks_the_active_model_and_switching_persists(saved):
     assert path == saved["newer"] and notice == "" and model.sizes == (784, 6, 10)
 
 
+async def test_a_key_that_arrives_before_the_screen_is_mounted_does_nothing(saved):
+    """On a busy machine a key pressed right after switching screens can be handled while the
+    new screen is still being composed: its action must not run (it would look for the table
+    before it exists) until the screen is mounted."""
+    app = DigitsApp(load_model(saved["start"]), saved["start"])
+    async with app.run_test() as pilot:
+        early = ModelsScreen()
+        assert early.check_action("activate", ()) is False
+        await app.run_action("activate", early)  # would raise NoMatches if it ran
+        assert app._exception is None
+        screen = await open_models(pilot)
+        assert screen.check_action("activate", ()) is True
+
+
 async def test_rename_refuses_bad_names_inline_and_follows_the_active_model(saved):
     registry.set_active("newer")
     app = DigitsApp(load_model(saved["newer"]), saved["newer"])

@@ -141,6 +141,20 @@ class DigitsScreen(Screen[None]):
             return
         await super().on_event(event)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No key of the screen's own acts before its widgets are mounted: on a busy machine a
+        key pressed right after switching screens can arrive while the screen is still being
+        composed, and its action would look for widgets that do not exist yet. Once mounted,
+        `allows` decides."""
+        if not self.is_mounted:
+            return False
+        return self.allows(action, parameters)
+
+    def allows(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Whether the screen's key for `action` can act now (override): True shown and
+        enabled, False hidden, None shown but disabled (Textual's `check_action` values)."""
+        return True
+
     def on_screen_resume(self) -> None:
         """Shown again (maybe at a size that hides the body): the old focus may be hidden."""
         self._drop_hidden_focus()

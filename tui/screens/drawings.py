@@ -238,7 +238,7 @@ class DrawingsScreen(DigitsScreen):
         self.selected = message.position
         self._show_drawing()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def allows(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Each key only when it can do something."""
         if action in ("open", "relabel", "delete", "step"):
             return bool(self.positions()) and not self.teaching

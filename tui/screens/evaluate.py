@@ -332,7 +332,7 @@ class EvaluateScreen(DatasetScreen):
         caption = f"MNIST test #{index}: {self.browser.describe(index)}"
         self.app.open_on_paint(self.app.dataset.test_images[index], caption)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def allows(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Browser keys once there is an evaluation; the download only without MNIST."""
         if action == "download":
             return self.can_download

@@ -138,7 +138,7 @@ class TrainScreen(DatasetScreen):
         outcome.update(Content(text))
         outcome.set_class(error, "-error")
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def allows(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Show each key only when it can do something."""
         if action == "start":
             return not self.running and self.app.dataset_state != "missing"
