@@ -98,6 +98,19 @@ async def test_counts_gallery_delete_relabel_and_open(make_app, test_digits):
         assert load_drawings().counts()[8] == 0 and record.label == 3
 
 
+async def test_a_highlight_without_a_row_key_changes_nothing(make_app, test_digits):
+    """DataTable posts RowHighlighted with no key when its rows changed under the cursor (seen
+    in a long fuzz run): the screen keeps its digit instead of failing."""
+    keep_test_digits(test_digits)
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen = await open_drawings(pilot)
+        table = screen.query_one(DataTable)
+        digit = screen.digit
+        table.post_message(DataTable.RowHighlighted(table, 0, None))
+        await pilot.pause()
+        assert pilot.app._exception is None and screen.digit == digit
+
+
 async def test_teach_runs_to_completion_and_offers_the_new_model(make_app, test_digits,
                                                                  mnist_dir):
     keep_test_digits(test_digits)

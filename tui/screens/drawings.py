@@ -223,9 +223,11 @@ class DrawingsScreen(DigitsScreen):
         return f"#{record.id} read as {int(self.evaluation.predictions[i])}"
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        """Another digit chosen: show its drawings."""
-        if event.row_key.value is not None and int(event.row_key.value) != self.digit:
-            self.digit, self.selected = int(event.row_key.value), 0
+        """Another digit chosen: show its drawings. A highlight that names no row (Textual sends
+        one without a key when the table changed under it) changes nothing."""
+        key = None if event.row_key is None else event.row_key.value
+        if key is not None and int(key) != self.digit:
+            self.digit, self.selected = int(key), 0
             self._show_drawing()
             self.refresh_bindings()
 
