@@ -95,7 +95,8 @@ def recognize_drawings(model: Any, images: Iterable[tuple[K, np.ndarray]], batch
 
     Yields (key, the reason it cannot be recognized) as soon as an image is read, and (key, its
     (K,) float64 probabilities) once `batch` images that can be are read, or the images end:
-    results come in the images' order, refusals ahead of the batch they are read in. Only one
+    the probabilities come in the images' order, and a refusal comes out ahead of the
+    probabilities of the batch it was read in (at once, not held back). Only one
     batch of normalized images is held. `shifts=False` takes the model's own `predict_proba` of
     the normalized image alone instead of `recognize_proba` (the pipeline before the shifts).
     """
