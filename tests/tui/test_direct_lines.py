@@ -10,6 +10,7 @@ import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import App, ComposeResult
+from textual.content import Content
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -145,6 +146,17 @@ async def test_confidence_text_shows_what_a_static_shows_and_repaints_changed_ro
             await pilot.pause()
             confidence.render_lines(whole)  # rows kept from the text before are in use
             assert cells(confidence.render_lines(whole)) == textual_lines(static, whole), text
+        for vertical in ("top", "bottom", "middle"):  # laid out here, with each alignment
+            for widget in (confidence, static):
+                widget.styles.content_align_vertical = vertical
+            for text in TEXTS[1:] + ["[b]1[/b]", "[dim]99.9%[/dim] x [b]y[/b]\n\nz"]:
+                confidence.update(text, layout=False)
+                static.update(text, layout=False)
+                await pilot.pause()
+                assert confidence._direct_rows(confidence.visual, confidence.line_size)
+                assert cells(confidence.render_lines(whole)) == textual_lines(static, whole), text
+        # a line wider than the widget is wrapped by Textual's own layout
+        assert confidence._direct_rows(Content.from_markup(TEXTS[0]), confidence.line_size) is None
         confidence.update(TEXTS[1], layout=False)
         confidence._repaint_regions.clear()
         confidence.update(TEXTS[2], layout=False)  # only the first line of text differs

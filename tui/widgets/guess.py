@@ -8,20 +8,30 @@ repaints just the box: a layout of the Paint screen took 18 ms of a frame in a f
 
 The confidence text changes with nearly every recognition during a drag. As a plain `Static`,
 each change repainted all its rows through Textual's styles cache (0.8 ms a frame).
-`ConfidenceText` lays the new text out once (Textual's own `Visual.to_strips`, so it looks the
-same), keeps a row's strip when it did not change, and repaints only the rows that did.
+`ConfidenceText` lays the new text out once, keeps a row's strip when it did not change, and
+repaints only the rows that did. Textual's own layout (`Visual.to_strips`: wrapping, alignment,
+a style with its offsets for each run) still took 0.6-0.9 ms of a frame for two short lines,
+so text whose lines fit the width is laid out here, cell for cell as Textual does it, with the
+styles kept (`_direct_rows`); anything else (a line to wrap, other alignments, a selection)
+takes Textual's path.
 """
 
 from __future__ import annotations
 
+from rich.segment import Segment
+from rich.style import Style as RichStyle
+from textual.content import Content
 from textual.geometry import Region, Size
 from textual.strip import Strip
+from textual.style import Style
 from textual.visual import Visual, VisualType
 from textual.widget import Widget
 from textual.widgets import Digits, Static
 
 from tui.widgets.lines import DirectLines
 from tui.widgets.repaint import repaint
+
+_PADDING = object()  # the key of the padding's style among ConfidenceText's kept styles
 
 
 class GuessDigit(DirectLines, Digits):
@@ -71,6 +81,7 @@ class ConfidenceText(DirectLines, Static):
     _rows_key: tuple[object, ...] | None = None  # (id of the visual, size)
     _rows_visual: Visual | None = None  # that visual (kept, so that its id stays its own)
     _quiet = False  # inside `update`: Static's full refresh is not wanted
+    _run_styles: dict[tuple[object, int, int], RichStyle] | None = None  # see `_direct_rows`
 
     def __init__(self, content: VisualType = "", *, id: str | None = None) -> None:
         """A Static showing `content`; its text has no links, so Textual's link styling (a
@@ -107,6 +118,7 @@ class ConfidenceText(DirectLines, Static):
         """Styles, size or selection may have changed: lay the text out again."""
         super()._restyled()
         self._rows_key = None
+        self._run_styles = None
 
     def _lay_out(self) -> list[Strip]:
         """The rows for the current text, size and style; a row equal to the one shown before
@@ -116,13 +128,84 @@ class ConfidenceText(DirectLines, Static):
         key = (id(visual), size)
         if self._rows is not None and self._rows_key == key:
             return self._rows
-        rows = Visual.to_strips(self, visual, size.width, size.height, self.visual_style)
+        rows = self._direct_rows(visual, size)
+        if rows is None:
+            rows = Visual.to_strips(self, visual, size.width, size.height, self.visual_style)
         before = self._rows
         if before is not None and self._rows_key is not None:
             rows = [old if y < len(before) and (old := before[y]) == row else row
                     for y, row in enumerate(rows)]
         self._rows, self._rows_key, self._rows_visual = rows, key, visual
         return rows
+
+    def _direct_rows(self, visual: Visual, size: Size) -> list[Strip] | None:
+        """The rows `Visual.to_strips` lays `visual` out in, for `Content` whose lines all fit
+        the width, with left-aligned text and no selection; None for anything else.
+
+        Each run of text gets the style Textual gives it (the widget's style, plus the span's,
+        with the run's offset for selection); those styles are kept per span style and offset.
+        """
+        styles = self.styles
+        width, height = size
+        if (not isinstance(visual, Content) or not width or self.text_selection is not None
+                or styles.text_align not in ("left", "start") or styles.line_pad
+                or styles.content_align_horizontal != "left"):
+            return None
+        text = visual.plain
+        if not text.isascii() or "\t" in text:  # a cell per character
+            return None
+        lines = text.split("\n")
+        if any(len(line) > width or line[-1:] == " " for line in lines):
+            return None  # wrapped, or trailing spaces Textual's wrap may drop
+        spans = sorted(visual._spans)
+        breaks = []  # where each line starts
+        start = 0
+        for line in lines:
+            breaks.append(start)
+            start += len(line) + 1
+        for span in spans:
+            if span.end <= span.start:
+                return None
+            first = next(y for y, at in enumerate(breaks) if span.start < at + len(lines[y]) + 1)
+            if span.end > breaks[first] + len(lines[first]):
+                return None  # runs over a line's end
+        if any(a.end > b.start for a, b in zip(spans, spans[1:], strict=False)):
+            return None  # nested or overlapping spans
+        if self._run_styles is None:
+            self._run_styles = {}
+        kept = self._run_styles
+        base = self.visual_style
+        rows = []
+        for y, line in enumerate(lines[:height]):
+            line_start = breaks[y]
+            runs: list[tuple[int, int, object]] = []  # (start, end, span style) in the line
+            x = 0
+            for span in spans:
+                a, b = span.start - line_start, span.end - line_start
+                if b <= 0 or a >= len(line):
+                    continue
+                if a > x:
+                    runs.append((x, a, None))
+                runs.append((a, b, span.style))
+                x = b
+            if x < len(line):
+                runs.append((x, len(line), None))
+            segments = []
+            for a, b, span_style in runs:
+                style = kept.get((span_style, a, y))
+                if style is None:
+                    parts = [base] if span_style is None else [base, self._get_style(span_style)]
+                    style = (base + Style.combine(parts)).rich_style_with_offset(a, y)
+                    kept[(span_style, a, y)] = style
+                segments.append(Segment(line[a:b], style))
+            rows.append(Strip(segments, len(line)))
+        if styles.content_align == ("left", "top"):
+            return rows
+        pad_style = kept.get((_PADDING, 0, 0))
+        if pad_style is None:
+            pad_style = kept[(_PADDING, 0, 0)] = (base + Style(reverse=False)).rich_style
+        return list(Strip.align(rows, pad_style, width, height, "left",
+                                styles.content_align_vertical))
 
     def render_line(self, y: int) -> Strip:
         """Row `y` of the laid-out text (blank below it)."""
