@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 from textual.app import App, ComposeResult
+from textual.color import Color
 from textual.geometry import Region
+from textual.strip import Strip
 
-from tui.widgets.preview import Preview
+from tui.widgets.preview import (
+    GreyPalette,
+    Preview,
+    half_block_runs,
+    half_block_strip,
+    pixel_strip,
+)
 from tui.widgets.probabilities import Probabilities
 
 
@@ -64,3 +72,22 @@ async def test_preview_after_many_images_shows_what_a_fresh_preview_shows():
         await pilot.pause()
         assert np.array_equal(updated.levels, image)
         assert rows(updated) == rows(fresh)
+
+
+def test_strips_show_each_pixel_in_its_grey():
+    """Rows drawn from runs of equal cells still give every cell its own pixel's grey: half
+    blocks (top pixel the glyph's colour, bottom pixel the background) and full pixels."""
+    palette = GreyPalette(Color.parse("#101010"), Color.parse("#f0f0f0"))
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 4, (28, 28)).astype(np.uint8) * 85  # runs of 1-6 equal cells
+    image[3] = 255
+    for y, runs in enumerate(half_block_runs(image)):
+        cells = [(char, seg.style) for seg in Strip(palette.run_segments(runs, True), 28)
+                 for char in seg.text]
+        assert cells == [("▀", palette.pair(int(image[2 * y, x]), int(image[2 * y + 1, x])))
+                         for x in range(28)]
+        assert cells == [(char, seg.style) for seg in half_block_strip(
+            palette, image[2 * y], image[2 * y + 1]) for char in seg.text]
+    for y in range(28):
+        cells = [(char, seg.style) for seg in pixel_strip(palette, image[y]) for char in seg.text]
+        assert cells == [(" ", palette.full[int(image[y, x // 2])]) for x in range(56)]

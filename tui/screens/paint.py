@@ -55,7 +55,7 @@ from tui.dispatch import CachedDispatch
 from tui.screens.base import DigitsScreen
 from tui.widgets.canvas import Canvas
 from tui.widgets.guess import ConfidenceText, GuessDigit
-from tui.widgets.preview import Preview
+from tui.widgets.preview import Preview, Runs, as_levels, half_block_runs
 from tui.widgets.probabilities import Probabilities
 from tui.widgets.repaint import after_refresh
 from tui.widgets.status import StatusLine
@@ -90,13 +90,15 @@ mouse reports the upper one is painted, or the lower one when the stroke moves u
 @dataclass(frozen=True)
 class Recognition:
     """What the Paint screen shows for a drawing: the (10,) probabilities and the (28, 28)
-    normalized image (both None when there is no guess), the text to show without a guess,
-    and the seconds normalize + predict took."""
+    normalized image as the preview's uint8 levels and rows of cells (`half_block_runs`; all
+    three None when there is no guess), the text to show without a guess, and the seconds
+    normalize + predict took."""
 
     probs: np.ndarray | None
     image: np.ndarray | None
     message: str
     seconds: float
+    rows: list[Runs] | None = None
 
 
 def evaluate(pixels: np.ndarray, model: Any) -> Recognition:
@@ -121,7 +123,13 @@ def evaluate(pixels: np.ndarray, model: Any) -> Recognition:
             probs = recognize_proba(model, image[None])[0]
         except Exception as exc:  # noqa: BLE001 - a broken model must not crash painting
             message = f"Recognition failed: {exc}"  # (nor end the thread's turns)
-    return Recognition(probs, image, message, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    if image is None:
+        return Recognition(probs, None, message, seconds)
+    # the preview's levels and cells made here, in the recognition thread during a stroke: on
+    # the UI thread they took 0.5-0.9 ms of the frame that shows the preview
+    levels = as_levels(image)
+    return Recognition(probs, levels, message, seconds, half_block_runs(levels))
 
 
 def confidence_text(probs: np.ndarray, best: int, second: int) -> Content:
@@ -180,7 +188,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         self._in_flight = False  # a recognition runs in a thread (during a mouse stroke)
         self._generation = 0  # recognitions done here: a thread's older result is not shown
         self._recognizer: ThreadPoolExecutor | None = None  # the thread for strokes' recognitions
-        self._preview_image: np.ndarray | None = None  # the latest result's normalized image
+        self._preview_result: Recognition | None = None  # the latest result, for the preview
         self._preview_pending = False  # the preview shows it after the next frame
         self._caption = ""
         self._caption_image: np.ndarray | None = None
@@ -422,29 +430,30 @@ class PaintScreen(CachedDispatch, DigitsScreen):
             self._recognized_since_frame = True
             after_refresh(self, self._frame_shown)
         self.compute_times.append(result.seconds)
-        self._show(result.probs, result.image, result.message)
+        self._show(result)
         if since is not None:
             self.latencies.append(time.perf_counter() - since)
         self._update_caption()
 
-    def _show(self, probs: np.ndarray | None, image: np.ndarray | None, message: str) -> None:
+    def _show(self, result: Recognition) -> None:
         """Update the digit, the confidence text, the bars and the preview.
 
         During a mouse stroke the preview follows a frame later (`_show_preview` after the next
         refresh): drawn in the same frame as the bars and the texts, its 14 rows (about 3 ms)
         made that frame the longest of the drag. Outside a stroke it changes at once.
         """
-        self._preview_image = image
+        self._preview_result = result
         if self.canvas.stroking:
             if not self._preview_pending:
                 self._preview_pending = True
                 after_refresh(self, self._show_preview)
         else:
             self._show_preview()
+        probs = result.probs
         self._bars.show(probs)
         if probs is None:
             self._digit.update("")
-            self._set_text(self._confidence, Content(message), layout=False)
+            self._set_text(self._confidence, Content(result.message), layout=False)
             return
         order = np.argsort(-probs, kind="stable")  # equal ones (often 0.0) in digit order
         best, second = int(order[0]), int(order[1])
@@ -454,7 +463,11 @@ class PaintScreen(CachedDispatch, DigitsScreen):
     def _show_preview(self) -> None:
         """Show the latest recognition's normalized image in the preview."""
         self._preview_pending = False
-        self._preview.set_image(self._preview_image)
+        result = self._preview_result
+        if result is None or result.image is None or result.rows is None:
+            self._preview.set_image(None)
+        else:
+            self._preview.show_levels(result.image, result.rows)
 
     def _set_text(self, static: Static, text: Content, layout: bool = True) -> None:
         """Show `text` in `static`, doing nothing if the same text is shown already.

@@ -13,6 +13,8 @@ pair styles are made on first use and cached.
 
 from __future__ import annotations
 
+from itertools import groupby
+
 import numpy as np
 from rich.color import Color as RichColor
 from rich.segment import Segment
@@ -32,6 +34,22 @@ _GUIDE_MIX = 0.09
 _PAIRS = GUIDE + 1  # palette indices: a (top, bottom) pair is top * _PAIRS + bottom
 UPPER_HALF = "▀"
 LOWER_HALF = "▄"
+_RUNS_KEPT = 1 << 16  # run segments a palette keeps (a few hundred are in use)
+
+Runs = tuple[tuple[int, int], ...]
+"""A row as runs of equal cells: (palette code, cells) from left to right."""
+
+
+def runs_of(codes: list[int]) -> Runs:
+    """The runs of equal codes in a row, left to right."""
+    return tuple((code, sum(1 for _ in group)) for code, group in groupby(codes))
+
+
+def half_block_runs(indices: np.ndarray) -> list[Runs]:
+    """A (2H, W) image of palette indices (uint8 levels, or up to GUIDE) -> the H rows of
+    half-block cells it is shown in, as runs of pair codes (top * 257 + bottom)."""
+    codes = indices[0::2].astype(np.int32) * _PAIRS + indices[1::2]
+    return [runs_of(row) for row in codes.tolist()]
 
 
 class GreyPalette:
@@ -47,6 +65,7 @@ class GreyPalette:
         self.full: list[Style] = [Style(bgcolor=c) for c in self.colours]
         self.pairs: dict[int, Style] = {}  # half-block styles by top * 257 + bottom
         self._cache: dict[tuple[object, ...], Style] = {}
+        self._runs: dict[tuple[int, int, bool], Segment] = {}  # see `run_segments`
 
     def pair(self, top: int, bottom: int) -> Style:
         """Style for an upper-half block: foreground = `top` level, background = `bottom`."""
@@ -57,6 +76,27 @@ class GreyPalette:
         top, bottom = divmod(code, _PAIRS)
         style = self.pairs[code] = Style(color=self.colours[top], bgcolor=self.colours[bottom])
         return style
+
+    def run_segments(self, runs: Runs, half_blocks: bool) -> list[Segment]:
+        """The segments of a row given as runs of equal cells: half blocks for pair codes
+        (`half_block_runs`), or two blank columns a pixel in its grey for levels. Each run's
+        segment is made once and kept (a row of a digit has about 7 runs, mostly the same
+        ones from row to row and drawing to drawing)."""
+        kept = self._runs
+        segments = []
+        for code, count in runs:
+            segment = kept.get((code, count, half_blocks))
+            if segment is None:
+                if half_blocks:
+                    style = self.pairs.get(code) or self.pair_of(code)
+                    segment = Segment(UPPER_HALF * count, style)
+                else:
+                    segment = Segment("  " * count, self.full[code])
+                if len(kept) > _RUNS_KEPT:
+                    kept.clear()
+                kept[(code, count, half_blocks)] = segment
+            segments.append(segment)
+        return segments
 
     def over(self, level: int, colour: RichColor, bold: bool = False) -> Style:
         """Style drawing `colour` in front of a cell whose background is grey `level`."""
@@ -116,34 +156,14 @@ def as_levels(image: np.ndarray | None) -> np.ndarray:
 
 def half_block_strip(palette: GreyPalette, top: np.ndarray, bottom: np.ndarray) -> Strip:
     """One terminal row showing two pixel rows (int arrays of palette indices) as "▀" cells."""
-    pairs, pair_of = palette.pairs, palette.pair_of
     codes = (top.astype(np.int32) * _PAIRS + bottom).tolist()
-    segments = []
-    run_code, run = codes[0], 0
-    for code in codes:  # one segment per run of equal cells
-        if code == run_code:
-            run += 1
-            continue
-        segments.append(Segment(UPPER_HALF * run, pairs.get(run_code) or pair_of(run_code)))
-        run_code, run = code, 1
-    segments.append(Segment(UPPER_HALF * run, pairs.get(run_code) or pair_of(run_code)))
-    return Strip(segments, len(codes))
+    return Strip(palette.run_segments(runs_of(codes), True), len(codes))
 
 
 def pixel_strip(palette: GreyPalette, levels: np.ndarray) -> Strip:
     """One terminal row showing a pixel row (int palette indices), two blank columns per pixel."""
-    full = palette.full
     codes = levels.tolist()
-    segments = []
-    run_code, run = codes[0], 0
-    for code in codes:  # one segment per run of equal pixels
-        if code == run_code:
-            run += 1
-            continue
-        segments.append(Segment("  " * run, full[run_code]))
-        run_code, run = code, 1
-    segments.append(Segment("  " * run, full[run_code]))
-    return Strip(segments, 2 * len(codes))
+    return Strip(palette.run_segments(runs_of(codes), False), 2 * len(codes))
 
 
 def image_strip(
@@ -207,6 +227,7 @@ class Preview(GreyPaletteMixin, Widget):
         """A preview of `image` (28x28, 0..255; None = blank) with an optional border title."""
         super().__init__(id=id, classes=classes)
         self._levels = as_levels(image)
+        self._runs = half_block_runs(self._levels)  # the rows' cells, as runs of pair codes
         self._palette: GreyPalette | None = None  # the one the cached rows were drawn with
         self._rows: dict[int, Strip] = {}
         if title:
@@ -223,13 +244,22 @@ class Preview(GreyPaletteMixin, Widget):
         Only the terminal rows whose pixels changed are drawn again.
         """
         levels = as_levels(image)
-        changed = np.flatnonzero((levels != self._levels).reshape(SIDE // 2, 2 * SIDE).any(axis=1))
-        if changed.size:
-            self._levels = levels
+        self.show_levels(levels, half_block_runs(levels))
+
+    def show_levels(self, levels: np.ndarray, runs: list[Runs]) -> None:
+        """Show (28, 28) uint8 `levels` (kept as they are: not to be changed after), whose
+        rows are `runs` (`half_block_runs(levels)`, which a caller may work out in a thread).
+
+        Only the terminal rows whose cells changed are drawn again.
+        """
+        before = self._runs
+        changed = [y for y in range(SIDE // 2) if runs[y] != before[y]]
+        self._levels, self._runs = levels, runs
+        if changed:
             width = max(self.line_size.width, SIDE)
-            for y in changed.tolist():
+            for y in changed:
                 self._rows.pop(y, None)
-            repaint(self, *(Region(0, y, width, 1) for y in changed.tolist()))
+            repaint(self, *(Region(0, y, width, 1) for y in changed))
 
     def notify_style_update(self) -> None:
         """Theme or CSS changed: draw every row again."""
@@ -255,6 +285,6 @@ class Preview(GreyPaletteMixin, Widget):
             self._rows.clear()
         strip = self._rows.get(y)
         if strip is None or strip.cell_length != width:
-            strip = image_strip(palette, self._levels, y, compact=True)
+            strip = Strip(palette.run_segments(self._runs[y], True), SIDE)
             strip = self._rows[y] = strip.adjust_cell_length(width)
         return strip
