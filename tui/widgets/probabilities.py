@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -70,7 +71,7 @@ class Probabilities(DirectLines, Widget):
         self._top: int | None = None
         # row: (size, the probabilities it was checked against, its strip, its key)
         self._strips: dict[int, tuple[Size, object, Strip, tuple[object, ...]]] = {}
-        self._styles: tuple[Style, Style, Style] | None = None  # label, bar, top
+        self._styles: tuple[Style, ...] | None = None  # see `_row_styles`
         self._keys: tuple[int, list[tuple[object, ...]]] = (-1, [])  # (width, each row's key)
 
     @property
@@ -85,7 +86,12 @@ class Probabilities(DirectLines, Widget):
 
     def show(self, probs: Sequence[float] | None) -> None:
         """Show these ten probabilities (None: no guess); repaint the rows that change."""
-        value = None if probs is None else tuple(float(p) for p in probs)
+        if probs is None:
+            value = None
+        elif isinstance(probs, np.ndarray):
+            value = tuple(probs.tolist())
+        else:
+            value = tuple(float(p) for p in probs)
         if value is not None and len(value) != N_CLASSES:
             raise ValueError(f"expected {N_CLASSES} probabilities, got {len(value)}")
         if value == self._probs:
@@ -168,19 +174,25 @@ class Probabilities(DirectLines, Widget):
         self._strips[y] = (size, self._probs, strip, key)
         return strip
 
+    def _row_styles(self) -> tuple[Style, ...]:
+        """(label, bar, track, top label, top bar, top track, top value): the styles of a row,
+        worked out once per style update."""
+        if self._styles is None:
+            label = self.get_component_rich_style("probabilities--label")
+            bar = self.get_component_rich_style("probabilities--bar")
+            top_bar = self.get_component_rich_style("probabilities--top")
+            top_label = label + Style(bold=True)
+            self._styles = (label, bar, Style(bgcolor=bar.bgcolor), top_label, top_bar,
+                            Style(bgcolor=top_bar.bgcolor), top_label + Style(color=top_bar.color))
+        return self._styles
+
     def _render_row(self, digit: int, width: int) -> Strip:
         """The strip of `digit`'s row: label, bar and percentage."""
-        if self._styles is None:
-            self._styles = (self.get_component_rich_style("probabilities--label"),
-                            self.get_component_rich_style("probabilities--bar"),
-                            self.get_component_rich_style("probabilities--top"))
-        top = digit == self._top
-        label, bar, top_bar = self._styles
-        if top:
-            bar = top_bar
-        text = label + Style(bold=True) if top else label
+        label, bar, track, top_label, top_bar, top_track, top_value = self._row_styles()
+        text = value_style = label
+        if digit == self._top:
+            text, bar, track, value_style = top_label, top_bar, top_track, top_value
         bar_width = max(width - _LABEL_WIDTH - _VALUE_WIDTH, 1)
-        track = Style(bgcolor=bar.bgcolor)
         if self._probs is None:
             value = "     - "
             segments = [Segment(" " * bar_width, track)]
@@ -192,6 +204,7 @@ class Probabilities(DirectLines, Widget):
                 Segment(partial, bar),
                 Segment(" " * rest, track),
             ]
-        value_style = text + Style(color=bar.color) if top else label
         line = [Segment(f"{digit} ", text), *segments, Segment(value, value_style)]
-        return Strip(line).adjust_cell_length(width)
+        length = _LABEL_WIDTH + bar_width + len(value)  # a cell per character
+        strip = Strip(line, length)
+        return strip if length == width else strip.adjust_cell_length(width)
