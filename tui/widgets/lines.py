@@ -29,9 +29,9 @@ from textual.strip import Strip
 
 _STYLES = StylesCache()  # for its `get_inner_outer` (cached per colour pair)
 
-_Plan = tuple[tuple[int, int], int, int, int, Strip, Strip, object, object]
+_Plan = tuple[tuple[int, int], int, int, int, Strip, Strip, object, object, Size]
 """(outer size, top rows, bottom rows, content height, left edge, right edge, inner style,
-background)."""
+background, content size)."""
 
 
 _UNCHANGED_MOST = 4096  # styles remembered per widget, filter and background
@@ -78,6 +78,9 @@ class DirectLines:
         """The content area's size, as `Widget.size` gives it, without looking the widget's
         region up on the screen (25 us a call, and `render_line` wants it for every row)."""
         width, height = self.outer_size  # type: ignore[attr-defined]
+        plan = self._direct_plan
+        if plan is not None and plan[0] == (width, height):  # worked out with this size
+            return plan[8]
         gutter = self.styles.gutter  # type: ignore[attr-defined]
         return Size(max(width - gutter.width, 0), max(height - gutter.height, 0))
 
@@ -106,7 +109,7 @@ class DirectLines:
         left = line.crop(0, gutter.left)
         right = line.crop(width - gutter.right, width)
         return ((width, height), gutter.top, gutter.bottom, content_size.height, left, right,
-                inner, background)
+                inner, background, content_size)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """The lines of `crop`: content rows joined here, border and padding rows from
@@ -120,7 +123,7 @@ class DirectLines:
             self._unchanged_styles = {}  # by filter, for this plan's background
         if plan is None:
             return super().render_lines(crop)  # type: ignore[misc]
-        (width, height), top, bottom, content_height, left, right, inner, background = plan
+        (width, height), top, bottom, content_height, left, right, inner, background, _ = plan
         content_width = width - left.cell_length - right.cell_length
         filters = tuple(widget.app.get_line_filters())  # type: ignore[attr-defined]
         finished = self._direct_lines
