@@ -170,6 +170,10 @@ async def test_guess_digit_shows_what_digits_shows():
         app = pilot.app
         guess, digits = app.query_one(GuessDigit), app.query_one("#digits", Digits)
         whole = Region(0, 0, *guess.outer_size)
+        # every digit was drawn once the screen was up, so the rows compared below (but for
+        # the theme switch's) are the ones drawn ahead
+        await pilot.pause()
+        assert set("0123456789") <= {value for value, _ in guess._glyphs}
         for step, value in enumerate(["4", "7", "", "4", "7", "1"]):
             if step == 4:
                 app.theme = "textual-light"

@@ -24,7 +24,7 @@ from textual.content import Content
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.style import Style
-from textual.visual import Visual, VisualType
+from textual.visual import Visual, VisualType, visualize
 from textual.widget import Widget
 from textual.widgets import Digits, Static
 
@@ -60,18 +60,40 @@ class GuessDigit(DirectLines, Digits):
         super()._restyled()
         self._glyphs = None
 
-    def render_line(self, y: int) -> Strip:
-        """Row `y` of the digit shown, drawn by `Digits` the first time it is shown."""
+    def on_mount(self) -> None:
+        """Draw every digit's rows once the screen is up (`prepare`)."""
+        self.call_after_refresh(self.prepare)
+
+    def prepare(self) -> None:
+        """Draw the ten digits' rows now, while nothing else is going on: Textual draws a
+        glyph in about 1 ms, which made the frame where a digit was first guessed one of a
+        drag's longest (four of the six longest frames of a 500-event drag)."""
+        if self.line_size.area:
+            for digit in "0123456789":
+                self._rows(digit)
+
+    def _rows(self, value: str) -> list[Strip]:
+        """`value`'s rows at the current size and styles, as `Digits` draws them; kept."""
         size = self.line_size
         if self._glyphs is None:
             self._glyphs = {}
-        rows = self._glyphs.get((self._value, size))
+        rows = self._glyphs.get((value, size))
         if rows is None:
-            rows = self._glyphs[(self._value, size)] = [
-                super(GuessDigit, self).render_line(row) for row in range(size.height)]
+            shown, self._value = self._value, value
+            try:  # Digits' own rendering, as `Widget.render_line` does it, for `value`
+                visual = visualize(self, self.render(), markup=self._render_markup)
+            finally:
+                self._value = shown
+            rows = Visual.to_strips(self, visual, size.width, size.height, self.visual_style)
+            self._glyphs[(value, size)] = rows
+        return rows
+
+    def render_line(self, y: int) -> Strip:
+        """Row `y` of the digit shown."""
+        rows = self._rows(self._value)
         if 0 <= y < len(rows):
             return rows[y]
-        return Strip.blank(size.width, self.visual_style.rich_style)
+        return Strip.blank(self.line_size.width, self.visual_style.rich_style)
 
 
 class ConfidenceText(DirectLines, Static):
