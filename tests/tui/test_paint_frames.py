@@ -157,3 +157,47 @@ async def test_garbage_collection_is_off_only_while_a_stroke_is_open(make_app):
         await pilot.press("f5")  # another screen: the Paint screen closes the stroke
         await pilot.pause()
         assert not canvas.stroking and gc.isenabled()
+
+
+async def test_collection_resumes_only_after_the_strokes_final_result_is_drawn(
+        make_app, monkeypatch):
+    """The first automatic collection after a stroke goes through everything the stroke left
+    (tens of ms): it comes after the frame that shows the stroke's final result."""
+    import tui.widgets.canvas as canvas_module
+
+    happened: list[str] = []
+
+    class Collector:
+        """`gc` as the canvas uses it, noting when collection is turned back on."""
+
+        isenabled = staticmethod(gc.isenabled)
+        disable = staticmethod(gc.disable)
+
+        @staticmethod
+        def enable() -> None:
+            happened.append("collection")
+            gc.enable()
+
+    monkeypatch.setattr(canvas_module, "gc", Collector)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        display, show = app._display, screen._show_result
+        monkeypatch.setattr(app, "_display", lambda *a: (happened.append("frame"), display(*a)))
+        monkeypatch.setattr(screen, "_show_result",
+                            lambda *a: (happened.append("result"), show(*a)))
+        canvas = screen.query_one(Canvas)
+        await pilot.mouse_down(canvas, offset=canvas.offset_of(6, 6))
+        await drag_to(pilot, canvas, canvas.offset_of(20, 14))
+        # released at a new place, as a terminal reports it (a MouseUp alone): new ink that
+        # the stroke's end recognizes
+        x, y = canvas.region.offset + canvas.offset_of(22, 14)
+        app.post_message(mouse_event(events.MouseUp, x, y))
+        for _ in range(50):
+            await pilot.pause()
+            if "collection" in happened:
+                break
+        assert not canvas.stroking and canvas.drawing.pixels[22, 14]
+        assert gc.isenabled() and happened.count("collection") == 1
+        final = len(happened) - 1 - happened[::-1].index("result")
+        assert "frame" in happened[final:happened.index("collection")]

@@ -332,9 +332,11 @@ class PaintScreen(CachedDispatch, DigitsScreen):
     def on_canvas_stroke_ended(self, message: Canvas.StrokeEnded) -> None:
         """A mouse stroke ended: if a recognition is still running in its thread, or the ink
         changed since the last one started, recognize the ink as it is now, so that what is
-        shown once the stroke is over is for the final ink."""
+        shown once the stroke is over is for the final ink. Automatic garbage collection,
+        off during the stroke, comes back once the frame showing that result is drawn."""
         if self._in_flight or self._recognition_scheduled:
             self.recognize()
+        after_refresh(self, message.canvas.resume_collection)  # after that result's frame
 
     def _schedule_recognition(self) -> None:
         """Run `recognize` once for the changes made meanwhile: after the messages already

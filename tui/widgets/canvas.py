@@ -68,6 +68,10 @@ most 50 ms of work (measured on a busy 2-core machine, 500 queued events: longes
 REFRESH_WAIT = 0.25
 """The longest the canvas waits for that refresh (seconds)."""
 
+COLLECTION_RESUMES_AFTER = 0.25
+"""Seconds after a stroke ends by which automatic garbage collection is back on, whoever
+handles the stroke's end (`Canvas.resume_collection`)."""
+
 _GUIDE_MASK = np.zeros((SIZE, SIZE), dtype=bool)
 _GUIDE_MASK[4:24, 4:24] = True  # the central 20x20 area where MNIST digits live
 
@@ -394,7 +398,9 @@ class Canvas(CachedDispatch, GreyPaletteMixin, Widget, can_focus=True):
         self.end_stroke()  # its release was lost (outside the terminal): it ends here
         self._settle()
         self._stroking = True
-        self._gc_held = gc.isenabled()  # no automatic collection until the stroke ends
+        # no automatic collection until the stroke ends (still off if the last stroke's
+        # result is not on screen yet: `resume_collection`)
+        self._gc_held = gc.isenabled() or self._gc_held
         gc.disable()
         self._stroke_erase = event.button == 3 or self.eraser
         self._cell_y, self._half = None, 0
@@ -433,12 +439,29 @@ class Canvas(CachedDispatch, GreyPaletteMixin, Widget, can_focus=True):
         """Close an open mouse stroke (one undo step) and release the mouse."""
         if self._stroking:
             self._stroking = False
-            if self._gc_held:
-                gc.enable()
-                self._gc_held = False
             self.drawing.end_stroke()
             self.release_mouse()
             self._post(self.StrokeEnded(self))
+            if self._gc_held and self.is_attached:
+                self.set_timer(COLLECTION_RESUMES_AFTER, self.resume_collection)
+            else:
+                self.resume_collection()
+
+    def resume_collection(self) -> None:
+        """Turn automatic garbage collection back on after a stroke (unless another one is
+        open). Its first collection goes through every object the stroke left (about 100,000
+        in a 500-event drag: 60-80 ms), so the screen calls this once the frame showing the
+        stroke's final result is drawn; at the latest, `COLLECTION_RESUMES_AFTER` seconds
+        after the stroke ended. Turned back on at once, it held the final result back by that
+        long (release to its frame about 80 ms)."""
+        if self._gc_held and not self._stroking:
+            gc.enable()
+            self._gc_held = False
+
+    def on_unmount(self) -> None:
+        """Never leave automatic garbage collection off."""
+        self._stroking = False
+        self.resume_collection()
 
     # -- rendering -------------------------------------------------------------------------------
     def notify_style_update(self) -> None:
