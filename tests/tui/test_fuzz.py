@@ -31,7 +31,8 @@ short epoch; nothing is ever downloaded.
 
 The plans are short enough for every run of the suite (a few seconds a screen). For a deeper
 soak, `DIGITS_FUZZ_ACTIONS=5000 pytest tests/tui/test_fuzz.py` sends that many actions a
-screen (other plans, from the same seeds).
+screen (other plans, from the same seeds); `DIGITS_FUZZ_SEED=n` starts the screens' seeds at n
+instead (yet other plans).
 
 The app runs among hostile files: its models folder lies under a folder named `[/b]` and holds
 models whose names and metadata strings are markup (`[/x]`, `[bold red]x`...) and a damaged one;
@@ -75,6 +76,8 @@ SEED = 20261126
 ACTIONS_PER_SCREEN = 600
 #: Actions a screen in `test_random_abuse_leaves_the_app_working` (a deeper soak: set it higher).
 ACTIONS = int(os.environ.get("DIGITS_FUZZ_ACTIONS", ACTIONS_PER_SCREEN))
+#: The first screen's seed in that test (the next screens take the next ones): other plans.
+FUZZ_SEED = int(os.environ.get("DIGITS_FUZZ_SEED", SEED))
 SCREENS = ("paint", "train", "evaluate", "models", "drawings")
 MIN_SIZE, MAX_SIZE, HOME_SIZE = (20, 10), (200, 60), (120, 40)
 EDGE_SIZES = (MIN_SIZE, MAX_SIZE, (79, 23), (80, 24))
@@ -456,7 +459,7 @@ def hostile_models_and_settings(target: str, tmp_path, kept: Mnist) -> DigitsApp
 @pytest.mark.parametrize("target", SCREENS)
 async def test_random_abuse_leaves_the_app_working(target, small_data, failed_workers,
                                                    tmp_path, monkeypatch):
-    seed = SEED + SCREENS.index(target)
+    seed = FUZZ_SEED + SCREENS.index(target)
     plan = make_plan(seed, ACTIONS)
     monkeypatch.setenv("XDG_DATA_HOME", os.environ["XDG_DATA_HOME"])  # restored afterwards
     app = hostile_models_and_settings(target, tmp_path, small_data)
