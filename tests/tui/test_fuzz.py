@@ -375,6 +375,9 @@ async def still_responds(pilot) -> None:
     screen = app.screen
     assert isinstance(screen, PaintScreen)
     canvas = screen.canvas
+    if screen._keep_pending:  # the plan's last key on Paint was `t` ("keep as which digit?",
+        await pilot.press("escape")  # e.g. after `o` opened an image there): `c` would only
+        assert not screen._keep_pending  # answer that prompt, and leave the ink; answer it first
     await pilot.press("c")
     if canvas.pen_down:
         await pilot.press("p")
@@ -389,6 +392,17 @@ async def still_responds(pilot) -> None:
     await pilot.pause()
     assert screen.drawing.pixels[6:20, 14].all()
     assert screen.prediction in tuple("0123456789")
+
+
+async def test_the_end_check_answers_a_pending_keep_as(make_app):
+    """A plan can end with `t` on the Paint screen, with ink there (the Evaluate plan's `o`
+    opened a mistake on Paint, then `t`): the next key answers "keep as which digit?", so the
+    end check's `c` would be taken as "not kept" and the ink would stay."""
+    app = make_app()
+    async with app.run_test(size=HOME_SIZE) as pilot:
+        await pilot.press("space", "t")
+        assert app.screen._keep_pending
+        await still_responds(pilot)
 
 
 def test_the_plans_are_what_the_readme_says():
