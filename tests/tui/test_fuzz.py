@@ -31,7 +31,8 @@ short epoch; nothing is ever downloaded.
 
 The plans are short enough for every run of the suite (a few seconds a screen). For a deeper
 soak, `DIGITS_FUZZ_ACTIONS=5000 pytest tests/tui/test_fuzz.py` sends that many actions a
-screen (other plans, from the same seeds).
+screen (other plans, from the same seeds); `DIGITS_FUZZ_SEED=n` starts the screens' seeds at n
+instead (yet other plans).
 
 The app runs among hostile files: its models folder lies under a folder named `[/b]` and holds
 models whose names and metadata strings are markup (`[/x]`, `[bold red]x`...) and a damaged one;
@@ -49,6 +50,7 @@ recognizes the drawing.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -75,6 +77,8 @@ SEED = 20261126
 ACTIONS_PER_SCREEN = 600
 #: Actions a screen in `test_random_abuse_leaves_the_app_working` (a deeper soak: set it higher).
 ACTIONS = int(os.environ.get("DIGITS_FUZZ_ACTIONS", ACTIONS_PER_SCREEN))
+#: The first screen's seed in that test (the next screens take the next ones): other plans.
+FUZZ_SEED = int(os.environ.get("DIGITS_FUZZ_SEED", SEED))
 SCREENS = ("paint", "train", "evaluate", "models", "drawings")
 MIN_SIZE, MAX_SIZE, HOME_SIZE = (20, 10), (200, 60), (120, 40)
 EDGE_SIZES = (MIN_SIZE, MAX_SIZE, (79, 23), (80, 24))
@@ -169,6 +173,19 @@ def _describe(event: events.Event) -> str:
     return type(event).__name__
 
 
+class Dispatched:
+    """Counts the input events (keys, mouse events, resizes) the app's message pumps dispatch,
+    each hop of one (to the focused widget, bubbling up, forwarded) once: the `message_hook` of
+    `App.run_test`, for `Fuzzer.drain`."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, message: Any) -> None:
+        if isinstance(message, (events.InputEvent, events.Resize)):
+            self.count += 1
+
+
 class AppFroze(Exception):
     """The app stopped making progress (an endless loop that never yields to the event loop)."""
 
@@ -176,8 +193,9 @@ class AppFroze(Exception):
 class Fuzzer:
     """Sends one screen's planned actions to a running app through its driver."""
 
-    def __init__(self, pilot: Any, target: str, seed: int) -> None:
+    def __init__(self, pilot: Any, target: str, seed: int, dispatched: Dispatched) -> None:
         self.pilot = pilot
+        self.dispatched = dispatched  # the app's run_test message_hook
         self.app = pilot.app
         self.target = target
         self.seed = seed
@@ -242,8 +260,53 @@ class Fuzzer:
         return self.point()
 
     async def settle(self) -> None:
-        """Let the app process everything sent so far."""
+        """Let the current screen process what it has been sent so far (not all of it: see
+        `drain`)."""
         await self.pilot._wait_for_screen()
+
+    async def drain(self) -> None:
+        """Wait until every event sent has been handled on every widget it reaches, and what
+        those handlers posted (a mode switch, a help screen...) has been handled too.
+
+        The race this closes: `settle` (Pilot's wait for the current screen) covers only the
+        messages already queued when it starts. The driver hands events to the app through the
+        event loop (`run_coroutine_threadsafe`), so the last ones sent may not be queued yet;
+        and a key goes to the focused widget first and reaches the app, where F1..F6 act, only
+        as it bubbles back, queued after settle's marker. So after `settle` an F5 of the plan
+        could still switch to the Models screen while the end check was on the Paint screen.
+        Here the driver's hand-over is flushed first (the loop runs what it was handed in
+        order), then every message pump of the app (all screens) gets a marker, again and
+        again, until two rounds in a row dispatched no input event: then none is left anywhere,
+        and the second round ran what the last ones' handlers posted. (Counting every message
+        instead did not end with a help screen open: each round led to one more callback.)
+        """
+        loop = asyncio.get_running_loop()
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop))
+        quiet = 0
+        while quiet < 2:
+            before = self.dispatched.count
+            await self._mark_every_pump()
+            quiet = quiet + 1 if self.dispatched.count == before else 0
+
+    async def _mark_every_pump(self) -> None:
+        """Put a marker at the end of every message pump's queue; wait until all have run."""
+        left = 0
+        done = asyncio.Event()
+
+        def marker() -> None:
+            nonlocal left
+            left -= 1
+            if not left:
+                done.set()
+
+        for pump in (self.app, *list(self.app._registry)):
+            left += pump.call_later(marker)
+        if left:
+            died = asyncio.ensure_future(self.app._exception_event.wait())
+            finished = asyncio.ensure_future(done.wait())
+            await asyncio.wait((died, finished), return_when=asyncio.FIRST_COMPLETED)
+            died.cancel()
+            finished.cancel()
 
     async def refocus(self) -> None:
         """Back to the screen under test (F-keys and some actions leave it)."""
@@ -297,7 +360,7 @@ class Fuzzer:
                 f"{self.target}, seed {self.seed}: the app died at action {i}; "
                 f"last events: {list(self.trail)}")
         self.tick()
-        await self.settle()
+        await self.drain()
 
 
 @pytest.fixture
@@ -362,16 +425,15 @@ async def still_responds(pilot) -> None:
     """On the Paint screen, the keyboard paints a stroke and the network recognizes it."""
     app = pilot.app
     await app.switch_mode("paint")
-    for _ in range(20):  # keys of the plan may still be queued: an F1 among them opens help
-        while len(app.screen_stack) > 1:  # a help screen left open
-            await app.pop_screen()
-        await pilot.pause()
-        if len(app.screen_stack) == 1:
-            break
+    while len(app.screen_stack) > 1:  # a help screen left open (Fuzzer.drain: none still coming)
+        await app.pop_screen()
     await pilot.resize_terminal(*HOME_SIZE)
     screen = app.screen
     assert isinstance(screen, PaintScreen)
     canvas = screen.canvas
+    if screen._keep_pending:  # the plan's last key on Paint was `t` ("keep as which digit?",
+        await pilot.press("escape")  # e.g. after `o` opened an image there): `c` would only
+        assert not screen._keep_pending  # answer that prompt, and leave the ink; answer it first
     await pilot.press("c")
     if canvas.pen_down:
         await pilot.press("p")
@@ -386,6 +448,30 @@ async def still_responds(pilot) -> None:
     await pilot.pause()
     assert screen.drawing.pixels[6:20, 14].all()
     assert screen.prediction in tuple("0123456789")
+
+
+async def test_the_end_check_answers_a_pending_keep_as(make_app):
+    """A plan can end with `t` on the Paint screen, with ink there (the Evaluate plan's `o`
+    opened a mistake on Paint, then `t`): the next key answers "keep as which digit?", so the
+    end check's `c` would be taken as "not kept" and the ink would stay."""
+    app = make_app()
+    async with app.run_test(size=HOME_SIZE) as pilot:
+        await pilot.press("space", "t")
+        assert app.screen._keep_pending
+        await still_responds(pilot)
+
+
+async def test_the_end_check_starts_after_the_last_key_has_acted(make_app):
+    """A plan's last key can be an F-key: it acts once it has bubbled back to the app, after the
+    wait for the current screen. The fuzzer waits for it (`drain`), so the end check does not
+    find itself on the Models screen that a late F5 switched to."""
+    app = make_app()
+    dispatched = Dispatched()
+    async with app.run_test(size=HOME_SIZE, message_hook=dispatched) as pilot:
+        fuzzer = Fuzzer(pilot, "paint", SEED, dispatched)
+        await fuzzer.run(Plan([Action("fkey", key="f5")]))
+        assert app.current_mode == "models"
+        await still_responds(pilot)
 
 
 def test_the_plans_are_what_the_readme_says():
@@ -456,16 +542,17 @@ def hostile_models_and_settings(target: str, tmp_path, kept: Mnist) -> DigitsApp
 @pytest.mark.parametrize("target", SCREENS)
 async def test_random_abuse_leaves_the_app_working(target, small_data, failed_workers,
                                                    tmp_path, monkeypatch):
-    seed = SEED + SCREENS.index(target)
+    seed = FUZZ_SEED + SCREENS.index(target)
     plan = make_plan(seed, ACTIONS)
     monkeypatch.setenv("XDG_DATA_HOME", os.environ["XDG_DATA_HOME"])  # restored afterwards
     app = hostile_models_and_settings(target, tmp_path, small_data)
     app.dataset, app.dataset_state = small_data, "ready"
-    async with app.run_test(size=HOME_SIZE) as pilot:
+    dispatched = Dispatched()
+    async with app.run_test(size=HOME_SIZE, message_hook=dispatched) as pilot:
         app.get_screen_stack("paint")[0]._rng = np.random.default_rng(seed)  # `r`: same digits
         app.action_quit = lambda: None  # the footer's ^q (ctrl+q itself is never sent)
         app.action_command_palette = lambda: None  # and its ^p
-        fuzzer = Fuzzer(pilot, target, seed)
+        fuzzer = Fuzzer(pilot, target, seed, dispatched)
         with fuzzer.watchdog():
             await fuzzer.run(plan)
             await still_responds(pilot)
