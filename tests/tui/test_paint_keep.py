@@ -103,3 +103,24 @@ async def test_keys_are_in_the_footer_and_the_help(make_app):
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
         text = " ".join(str(s.render()) for s in pilot.app.screen.query("#help-extra"))
         assert "t then a digit" in text
+
+
+async def test_a_pending_t_ends_with_its_prompt(make_app, test_digits, monkeypatch):
+    import tui.screens.paint as paint
+
+    monkeypatch.setattr(paint, "KEEP_AS_SECONDS", 0.2, raising=False)
+    images, _ = test_digits
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        screen = pilot.app.screen
+        screen.show_image(images[0], "test digit")
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause(0.5)  # the prompt is gone
+        await pilot.press("c")  # so this clears the canvas, as `c` does
+        await pilot.pause()
+        assert screen.drawing.pixels.max() == 0 and len(load_drawings()) == 0
+        screen.show_image(images[0], "test digit")
+        await pilot.pause()
+        await pilot.press("t", "4")  # within the prompt's time: kept as a 4
+        await pilot.pause()
+        assert load_drawings().labels.tolist() == [4]

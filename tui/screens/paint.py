@@ -44,6 +44,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.markup import escape
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Static
 
 from mnist.drawing import Drawing
@@ -66,6 +67,8 @@ HINT = "Draw a digit on the grid:\nmouse, or arrows + space (? for help)."
 MOUSE_TIP = "Left button paints, right button erases."
 KEEP_DRAWING = "Keep drawing: a dab or a short\nline is not a digit yet."
 SURE_FROM = 0.7
+KEEP_AS_SECONDS = 4.0
+"""How long `t` waits for the digit (as long as its prompt shows)."""
 """Below this top probability the screen says "not sure: 4 or 9?" instead of "sure it is a 4".
 On MNIST's test set the shipped model is below it for 60 of 10,000 digits and wrong for 21 of
 those (35%); at or above it, wrong for 31 of 9,940 (0.3%)."""
@@ -78,8 +81,8 @@ pen and the left button then erase); x erases at the cursor. 1/2/3 or [ ] set th
 c clears, u undoes the last stroke (64 levels), r loads a random MNIST test digit.
 
 Keeping drawings (to teach the network your handwriting, on the Drawings screen, F6): enter
-keeps the drawing as the guessed digit; t then a digit key, or a click on a digit's bar, keeps it
-as that digit. The canvas then clears for the next one. Blank canvases are never kept.
+keeps the drawing as the guessed digit; t then a digit key (while its prompt shows), or a click
+on a digit's bar, keeps it as that digit. The canvas then clears for the next one. Blank canvases are never kept.
 
 The network sees the drawing normalized like MNIST: the ink's bounding box scaled to 20x20 and
 centred by its centre of mass (the preview on the right). A small digit in a corner works too.
@@ -194,6 +197,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         self._rng = np.random.default_rng()
         self._texts: dict[Static, Content] = {}  # what _set_text last showed, by widget
         self._keep_pending = False  # `t` was pressed: the next key names the digit
+        self._keep_timer: Timer | None = None  # ends the wait for that key with its prompt
         self._label: tuple[tuple[Any, ...], str] | None = None  # model_label's last answer
 
     def compose_body(self) -> ComposeResult:
@@ -615,7 +619,17 @@ class PaintScreen(CachedDispatch, DigitsScreen):
             self.notify("Nothing to keep: draw a digit first.", timeout=3)
             return
         self._keep_pending = True
-        self.notify("Keep as which digit? Press 0-9 (any other key cancels).", timeout=4)
+        if self._keep_timer is not None:
+            self._keep_timer.stop()
+        self._keep_timer = self.set_timer(KEEP_AS_SECONDS, self._keep_expired)
+        self.notify("Keep as which digit? Press 0-9 (any other key cancels).",
+                    timeout=KEEP_AS_SECONDS)
+
+    def _keep_expired(self) -> None:
+        """The prompt of `t` is gone: the next key is an ordinary key again (a `c` pressed
+        long after was taken as "not kept", and the canvas stayed)."""
+        self._keep_pending = False
+        self._keep_timer = None
 
     def on_key(self, event: events.Key) -> None:
         """After `t`, a digit key keeps the drawing as that digit; any other key cancels."""
