@@ -7,6 +7,7 @@ from pilot_helpers import wait_for
 
 from network.drawings import load_drawings
 from tui.screens.help import HelpScreen, bindings_table
+from tui.screens.paint import PaintScreen
 from tui.widgets.canvas import Canvas
 from tui.widgets.probabilities import Probabilities
 
@@ -75,13 +76,19 @@ async def test_click_on_a_bar_blank_canvas_and_cancelled_t(make_app, test_digits
         assert screen.drawing.pixels.max() == 0
 
 
+async def t_pressed_on_a_digit(pilot, image) -> PaintScreen:
+    """Put `image` on the Paint screen's canvas and press `t` (keep as which digit?)."""
+    screen = pilot.app.screen
+    screen.show_image(image, "test digit")
+    await pilot.pause()
+    await pilot.press("t")
+    return screen
+
+
 async def test_a_pending_t_is_forgotten_when_the_screen_is_left(make_app, test_digits):
     images, _ = test_digits
     async with make_app().run_test(size=(120, 40)) as pilot:
-        screen = pilot.app.screen
-        screen.show_image(images[0], "test digit")
-        await pilot.pause()
-        await pilot.press("t")
+        screen = await t_pressed_on_a_digit(pilot, images[0])
         await pilot.app.switch_mode("train")  # as a click on the top bar does
         await pilot.pause()
         await pilot.app.switch_mode("paint")
@@ -111,10 +118,7 @@ async def test_a_pending_t_ends_with_its_prompt(make_app, test_digits, monkeypat
     monkeypatch.setattr(paint, "KEEP_AS_SECONDS", 0.2, raising=False)
     images, _ = test_digits
     async with make_app().run_test(size=(120, 40)) as pilot:
-        screen = pilot.app.screen
-        screen.show_image(images[0], "test digit")
-        await pilot.pause()
-        await pilot.press("t")
+        screen = await t_pressed_on_a_digit(pilot, images[0])
         await pilot.pause(0.5)  # the prompt is gone
         await pilot.press("c")  # so this clears the canvas, as `c` does
         await pilot.pause()

@@ -82,7 +82,8 @@ c clears, u undoes the last stroke (64 levels), r loads a random MNIST test digi
 
 Keeping drawings (to teach the network your handwriting, on the Drawings screen, F6): enter
 keeps the drawing as the guessed digit; t then a digit key (while its prompt shows), or a click
-on a digit's bar, keeps it as that digit. The canvas then clears for the next one. Blank canvases are never kept.
+on a digit's bar, keeps it as that digit. The canvas then clears for the next one. Blank
+canvases are never kept.
 
 The network sees the drawing normalized like MNIST: the ink's bounding box scaled to 20x20 and
 centred by its centre of mass (the preview on the right). A small digit in a corner works too.
