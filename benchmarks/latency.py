@@ -31,6 +31,10 @@
    minus the event loop's waits in `select`, which a busy machine stretches. During a mouse
    stroke the Paint screen recognizes in a thread of its own: that CPU time is not in a frame's
    work, the wait for it is in stroke->prediction.
+4. A stroke's release: strokes of 60 motion events at 120 per second, each released (the
+   terminal's mouse-up alone) at a pixel the stroke has not inked, so that the stroke's end
+   recognizes the final ink on the app's thread; the time from the release to the frame that
+   shows that result (median and max over the strokes, in one fresh process).
 
 Targets: canvas to probabilities under 0.5 ms median and 2 ms at the 99th percentile. The
 real-time drag keeps 60 frames per second: stroke to prediction under one frame (16.7 ms) at
@@ -75,6 +79,7 @@ TARGET_MEDIAN = 0.5e-3
 TARGET_P99 = 2e-3
 TARGET_FRAME_WORK = 8e-3  #: p99 of a frame's main-thread work in the real-time drag
 BURST_FRAME_WORK = 50e-3  #: the most work between two frames in a burst
+RELEASE_EVENTS = 60  #: motion events of each stroke whose release is timed
 
 
 def half_size_in_corner(image: np.ndarray, corner: int) -> np.ndarray:
@@ -119,6 +124,78 @@ def zigzag(n: int) -> list[tuple[int, int]]:
     return points
 
 
+def bench_app(drawn: Any) -> Any:
+    """The app's class, rendering each frame to terminal output as a terminal driver would,
+    and calling `drawn()` once it has."""
+    import tui.app
+    from tui.app import DigitsApp
+
+    class BenchApp(DigitsApp):
+        CSS_PATH = [str(Path(tui.app.__file__).parent / css) for css in DigitsApp.CSS_PATH]
+
+        def _display(self, screen: Any, renderable: Any) -> None:
+            if renderable is not None and hasattr(renderable, "render_segments"):
+                renderable.render_segments(self.console)
+                drawn()
+            super()._display(screen, renderable)
+
+    return BenchApp
+
+
+async def releases(model: Any, path: Any, strokes: int, events_n: int) -> list[float]:
+    """Seconds from a stroke's release to the frame that shows its final result: `strokes`
+    strokes of `events_n` motion events at `RATE` per second, each released (the terminal's
+    mouse-up alone) at a pixel the stroke has not inked, which the stroke's end recognizes."""
+    from textual import events
+
+    from tui.widgets.canvas import Canvas
+
+    frames: list[float] = []
+    app = bench_app(lambda: frames.append(time.perf_counter()))(model, path)
+    out = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        canvas = screen.query_one(Canvas)
+        shown: list[float] = []
+        show = screen._show_result
+
+        def timed_show(*args: Any) -> None:
+            show(*args)
+            shown.append(time.perf_counter())
+
+        screen._show_result = timed_show
+
+        def at(row: int, col: int) -> tuple[int, int]:
+            return canvas.region.offset + canvas.offset_of(row, col)
+
+        for k in range(strokes):
+            await pilot.press("c")
+            await pilot.pause()
+            await pilot.mouse_down(canvas, offset=canvas.offset_of(4, 4 + k))
+            start = time.perf_counter()
+            for i in range(events_n):  # down and to the right, a step at a time
+                x, y = at(4 + i // 3, 4 + k + i // 4)
+                screen._forward_event(events.MouseMove(canvas, x, y, 0, 0, 1, False, False,
+                                                       False, screen_x=x, screen_y=y))
+                await asyncio.sleep(max(start + (i + 1) / RATE - time.perf_counter(), 0.0))
+            x, y = at(26, 26)
+            released = time.perf_counter()
+            app.post_message(events.MouseUp(None, x, y, 0, 0, 1, False, False, False,
+                                            screen_x=x, screen_y=y))
+            while canvas.stroking or not shown or shown[-1] < released \
+                    or frames[-1] < shown[-1]:
+                await pilot.pause()
+            out.append(next(f for f in frames if f > shown[-1]) - released)
+    return out
+
+
+def _releases_child(strokes: int, events_n: int) -> list[float]:
+    """In a fresh process: the shipped model, the app, the strokes."""
+    path = shipped_model_path()
+    return asyncio.run(releases(load_model(path), path, strokes, events_n))
+
+
 async def drag(model: Any, path: Any, events_n: int, mode: str) -> dict[str, Any]:
     """Drive the app: a drag of `events_n` motion events; what it cost and what it drew.
 
@@ -130,8 +207,6 @@ async def drag(model: Any, path: Any, events_n: int, mode: str) -> dict[str, Any
     from textual.geometry import Offset
     from textual.screen import Screen
 
-    import tui.app
-    from tui.app import DigitsApp
     from tui.widgets.canvas import Canvas
 
     frames: list[float] = []
@@ -151,21 +226,12 @@ async def drag(model: Any, path: Any, events_n: int, mode: str) -> dict[str, Any
 
     selector.select = timed_select
 
-    class BenchApp(DigitsApp):
-        """The app, counting the frames it draws (each rendered to terminal output)."""
+    def drawn() -> None:
+        frames.append(time.perf_counter())
+        frame_idle.append(idle[0])
+        frame_cpu.append(time.thread_time())
 
-        CSS_PATH = [str(Path(tui.app.__file__).parent / css) for css in DigitsApp.CSS_PATH]
-
-        def _display(self, screen: Any, renderable: Any) -> None:
-            """Render the update as a terminal driver would, and note the time."""
-            if renderable is not None and hasattr(renderable, "render_segments"):
-                renderable.render_segments(self.console)
-                frames.append(time.perf_counter())
-                frame_idle.append(idle[0])
-                frame_cpu.append(time.thread_time())
-            super()._display(screen, renderable)
-
-    app = BenchApp(model, path)
+    app = bench_app(drawn)(model, path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         screen = app.screen
@@ -263,14 +329,19 @@ def _drag_child(events_n: int, mode: str) -> dict[str, Any]:
     return asyncio.run(drag(load_model(path), path, events_n, mode))
 
 
-def drag_in_own_process(events_n: int, mode: str) -> dict[str, Any]:
-    """`drag` in a new process, as a user runs the app: one app per process, so what one drag
-    left behind (objects for the garbage collector, caches) cannot slow the next."""
+def in_own_process(function: Any, *args: Any) -> Any:
+    """`function(*args)` in a new process, as a user runs the app: one app per process, so what
+    one drag left behind (objects for the garbage collector, caches) cannot slow the next."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_drag_child, events_n, mode).result()
+        return pool.submit(function, *args).result()
+
+
+def drag_in_own_process(events_n: int, mode: str) -> dict[str, Any]:
+    """`drag` in a new process (`in_own_process`)."""
+    return in_own_process(_drag_child, events_n, mode)
 
 
 def main() -> None:
@@ -314,6 +385,11 @@ def main() -> None:
         meter.start()
         drags[mode] = drag_in_own_process(args.events, mode)
         busy3[mode] = meter.others()
+    strokes = 4 if args.quick else 12
+    wait_quiet()
+    meter.start()
+    released = in_own_process(_releases_child, strokes, RELEASE_EVENTS)
+    busy4 = meter.others()
 
     print(table(
         ["canvas -> probabilities", "median", "99th pct", "max", f"runs: {runs}"],
@@ -358,6 +434,11 @@ def main() -> None:
     print("(Pilot's hover waits until the process looks idle (20 ms steps), so its 'took' is "
           "mostly Pilot waiting; the real-time row is the app as a user drives it)")
     print()
+    release_text = (f"median {fmt_seconds(median(released))}, max {fmt_seconds(max(released))}"
+                    f" over {strokes} strokes of {RELEASE_EVENTS} events at {RATE}/s"
+                    + ("" if busy4 is None else f" (others busy: {busy4:.2f} cores)"))
+    print(f"release -> the frame showing the stroke's final result: {release_text}")
+    print()
     real = drags["realtime"]
     real_lat = real["latencies"] or [float("inf")]
     real_p99 = percentile(real_lat, 99)
@@ -388,6 +469,8 @@ def main() -> None:
             f"{fmt_seconds(max(real_work))}; "
             f"{100 * real['frames'] / args.events:.0f} frames per 100 events",
             "p99 <= 8 ms", work_p99 <= TARGET_FRAME_WORK),
+        Row("latency: a stroke's release -> the frame showing its final result", release_text,
+            "-", None),
         Row(f"latency: {args.events}-event burst (coalesced)",
             f"{fmt_seconds(burst['seconds'])}, {burst['recognitions']} recognitions, "
             f"{burst['frames']} frames, frame work p99 "
