@@ -56,7 +56,7 @@ from tui.dispatch import CachedDispatch
 from tui.screens.base import DigitsScreen
 from tui.widgets.canvas import Canvas
 from tui.widgets.guess import ConfidenceText, GuessDigit
-from tui.widgets.preview import Preview, Runs, as_levels, half_block_runs
+from tui.widgets.preview import Preview, Runs, preview_rows
 from tui.widgets.probabilities import Probabilities
 from tui.widgets.repaint import after_refresh
 from tui.widgets.status import StatusLine
@@ -94,7 +94,7 @@ mouse reports the upper one is painted, or the lower one when the stroke moves u
 @dataclass(frozen=True)
 class Recognition:
     """What the Paint screen shows for a drawing: the (10,) probabilities and the (28, 28)
-    normalized image as the preview's uint8 levels and rows of cells (`half_block_runs`; all
+    normalized image as the preview's uint8 levels and rows of cells (`preview_rows`; all
     three None when there is no guess), the text to show without a guess, and the seconds
     normalize + predict took."""
 
@@ -132,8 +132,8 @@ def evaluate(pixels: np.ndarray, model: Any) -> Recognition:
         return Recognition(probs, None, message, seconds)
     # the preview's levels and cells made here, in the recognition thread during a stroke: on
     # the UI thread they took 0.5-0.9 ms of the frame that shows the preview
-    levels = as_levels(image)
-    return Recognition(probs, levels, message, seconds, half_block_runs(levels))
+    levels, rows = preview_rows(image)
+    return Recognition(probs, levels, message, seconds, rows)
 
 
 def confidence_text(probs: np.ndarray, best: int, second: int) -> Content:
@@ -197,8 +197,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         self._want_random = False
         self._rng = np.random.default_rng()
         self._texts: dict[Static, Content] = {}  # what _set_text last showed, by widget
-        self._keep_pending = False  # `t` was pressed: the next key names the digit
-        self._keep_timer: Timer | None = None  # ends the wait for that key with its prompt
+        self._keep_timer: Timer | None = None  # `t` waits for its digit key (`_keep_pending`)
         self._label: tuple[tuple[Any, ...], str] | None = None  # model_label's last answer
 
     def compose_body(self) -> ComposeResult:
@@ -304,7 +303,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         (the first key back here is not taken as the digit to keep)."""
         self.canvas.end_stroke()
         self.canvas.lift_pen()
-        self._keep_pending = False
+        self._end_keep()
 
     # -- recognition -----------------------------------------------------------------------------
     @dataclass
@@ -619,24 +618,28 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         if is_blank(self.drawing.pixels):
             self.notify("Nothing to keep: draw a digit first.", timeout=3)
             return
-        self._keep_pending = True
-        if self._keep_timer is not None:
-            self._keep_timer.stop()
-        self._keep_timer = self.set_timer(KEEP_AS_SECONDS, self._keep_expired)
+        self._end_keep()
+        self._keep_timer = self.set_timer(KEEP_AS_SECONDS, self._end_keep)
         self.notify("Keep as which digit? Press 0-9 (any other key cancels).",
                     timeout=KEEP_AS_SECONDS)
 
-    def _keep_expired(self) -> None:
-        """The prompt of `t` is gone: the next key is an ordinary key again (a `c` pressed
-        long after was taken as "not kept", and the canvas stayed)."""
-        self._keep_pending = False
-        self._keep_timer = None
+    @property
+    def _keep_pending(self) -> bool:
+        """`t` was pressed and its prompt still shows: the next key names the digit."""
+        return self._keep_timer is not None
+
+    def _end_keep(self) -> None:
+        """Stop waiting for `t`'s digit: answered, cancelled, the screen left, or the prompt
+        gone (a `c` pressed long after it was taken as "not kept", and the canvas stayed)."""
+        if self._keep_timer is not None:
+            self._keep_timer.stop()
+            self._keep_timer = None
 
     def on_key(self, event: events.Key) -> None:
         """After `t`, a digit key keeps the drawing as that digit; any other key cancels."""
         if not self._keep_pending:
             return
-        self._keep_pending = False
+        self._end_keep()
         event.stop()
         event.prevent_default()
         if event.character is not None and event.character in "0123456789":

@@ -52,7 +52,6 @@ class GuessDigit(DirectLines, Digits):
         if value != self.value:
             self._value = value
             size = self.line_size
-            self._layout_cache.clear()  # Digits' visual for the old value
             repaint(self, *([Region(0, 0, *size)] if size.area else []))
 
     def _restyled(self) -> None:

@@ -45,11 +45,16 @@ def runs_of(codes: list[int]) -> Runs:
     return tuple((code, sum(1 for _ in group)) for code, group in groupby(codes))
 
 
+def pair_codes(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """Palette indices of the pixels shown in the upper and lower halves of cells (same shape)
+    -> each cell's half-block pair code, top * 257 + bottom (int32)."""
+    return top.astype(np.int32) * _PAIRS + bottom
+
+
 def half_block_runs(indices: np.ndarray) -> list[Runs]:
     """A (2H, W) image of palette indices (uint8 levels, or up to GUIDE) -> the H rows of
-    half-block cells it is shown in, as runs of pair codes (top * 257 + bottom)."""
-    codes = indices[0::2].astype(np.int32) * _PAIRS + indices[1::2]
-    return [runs_of(row) for row in codes.tolist()]
+    half-block cells it is shown in, as runs of pair codes."""
+    return [runs_of(row) for row in pair_codes(indices[0::2], indices[1::2]).tolist()]
 
 
 class GreyPalette:
@@ -154,9 +159,17 @@ def as_levels(image: np.ndarray | None) -> np.ndarray:
     return np.rint(np.clip(values, 0.0, 255.0)).astype(np.uint8)
 
 
+def preview_rows(image: np.ndarray | None) -> tuple[np.ndarray, list[Runs]]:
+    """What a `Preview` shows for a 28x28 image (any real dtype, 0..255; None for blank): its
+    (28, 28) uint8 levels and their 14 rows of half-block runs. Touches no widget: a thread
+    may make them (`Preview.show_levels` shows them)."""
+    levels = as_levels(image)
+    return levels, half_block_runs(levels)
+
+
 def half_block_strip(palette: GreyPalette, top: np.ndarray, bottom: np.ndarray) -> Strip:
     """One terminal row showing two pixel rows (int arrays of palette indices) as "▀" cells."""
-    codes = (top.astype(np.int32) * _PAIRS + bottom).tolist()
+    codes = pair_codes(top, bottom).tolist()
     return Strip(palette.run_segments(runs_of(codes), True), len(codes))
 
 
@@ -226,8 +239,7 @@ class Preview(GreyPaletteMixin, Widget):
     ) -> None:
         """A preview of `image` (28x28, 0..255; None = blank) with an optional border title."""
         super().__init__(id=id, classes=classes)
-        self._levels = as_levels(image)
-        self._runs = half_block_runs(self._levels)  # the rows' cells, as runs of pair codes
+        self._levels, self._runs = preview_rows(image)  # the runs: the rows' cells
         self._palette: GreyPalette | None = None  # the one the cached rows were drawn with
         self._rows: dict[int, Strip] = {}
         if title:
@@ -243,12 +255,11 @@ class Preview(GreyPaletteMixin, Widget):
 
         Only the terminal rows whose pixels changed are drawn again.
         """
-        levels = as_levels(image)
-        self.show_levels(levels, half_block_runs(levels))
+        self.show_levels(*preview_rows(image))
 
     def show_levels(self, levels: np.ndarray, runs: list[Runs]) -> None:
         """Show (28, 28) uint8 `levels` (kept as they are: not to be changed after), whose
-        rows are `runs` (`half_block_runs(levels)`, which a caller may work out in a thread).
+        rows are `runs`: the two as `preview_rows` makes them (a caller may in a thread).
 
         Only the terminal rows whose cells changed are drawn again.
         """
