@@ -115,6 +115,23 @@ def test_conv_equals_a_direct_sum_over_the_window(channels):
     assert im2col(x, 3).shape == (2, 4, 3, 3, 3, channels)
 
 
+def test_im2col_copies_every_window_whatever_the_input_layout():
+    rng = np.random.default_rng(9)
+    wide = rng.normal(size=(2, 6, 5, 6))
+    # evenly spaced rows (contiguous, every other channel: copied by window rows), then rows
+    # with gaps and a reversed width (copied window by window), each into a new array and
+    # into a strided `out`
+    for x in (wide[..., :3].copy(), wide[..., ::2], wide[..., :3], wide[:, :, ::-1, :3]):
+        expected = np.empty((2, 4, 3, 3, 3, 3))
+        for b, i, j in np.ndindex(2, 4, 3):
+            expected[b, i, j] = x[b, i : i + 3, j : j + 3, :]
+        np.testing.assert_array_equal(im2col(x, 3), expected)
+        rows = np.zeros((2 * 4 * 3, 3 * 3 * 3 + 1))
+        im2col(x, 3, rows[:, :-1].reshape(2, 4, 3, 3, 3, 3))
+        np.testing.assert_array_equal(rows[:, :-1], expected.reshape(24, -1))
+        assert not rows[:, -1].any()
+
+
 def test_conv_forward_in_chunks_matches_inference_and_keeps_every_column():
     rng = np.random.default_rng(6)
     layer = _bind(Conv2D(3, 3), (6, 5, 2), rng)
