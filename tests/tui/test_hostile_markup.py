@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pilot_helpers import wait_for
 from textual.widgets import DataTable, Input, Static
 
 from network.mlp import MLP
@@ -20,6 +21,7 @@ from network.registry import models_dir, path_for, settings_path, startup_model
 from network.store import build_metadata, load_model, save_model
 from tui.app import DigitsApp
 from tui.screens.models import ModelsScreen
+from tui.widgets.dataset_panel import DatasetPanel
 
 HOSTILE = ("[/x]", "[bold red]x", "[/b]", "[link=file:///etc/passwd]y[/link]", "[$error]",
            "\\[/x]", "[@click=app.quit]q[/]")
@@ -177,3 +179,29 @@ async def test_evaluating_a_model_with_a_hostile_name(hostile, model_path, mnist
             if "test images in" in status:
                 break
         assert status.startswith(f"{FILE_NAME}: 500 test images in"), status
+
+
+async def test_a_data_folder_named_as_markup_is_shown_literally(make_app, tmp_path):
+    """The MNIST error names the folders it looked in. It was parsed as markup on the Train and
+    Evaluate screens' panel and in Paint's notification after `r`: a folder named
+    `[@click=app.quit]` became a link that quit the app when clicked, and `[/x]` in the path
+    raised MarkupError, which took the app down."""
+    folder = tmp_path / "[@click=app.quit]mn[" / "x]"  # "[/x]" in the path
+    folder.mkdir(parents=True)
+    async with make_app(folder).run_test(size=(120, 40)) as pilot:
+        app = pilot.app
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.dataset_state == "missing")
+        await pilot.pause()
+        assert str(folder) in app.dataset_error
+        toasts = [n for n in app._notifications if n.message == app.dataset_error]
+        assert toasts and not any(n.markup for n in toasts)
+        for key in ("f3", "f4"):
+            await pilot.press(key)
+            await pilot.pause()
+            panel = app.screen.query_one(DatasetPanel)
+            await wait_for(pilot, lambda: panel.display)  # noqa: B023 (this iteration's panel)
+            assert str(folder) in shown(panel.query_one("#dataset-error", Static))
+        await pilot.press("f2")
+        await pilot.pause()
+        assert app.return_code is None  # the notification was drawn: nothing raised

@@ -561,7 +561,8 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         if state == "ready":
             self._load_random()
         elif state == "missing":
-            self.notify(self.app.dataset_error, title="No MNIST", severity="error", timeout=10)
+            self.notify(self.app.dataset_error, title="No MNIST", severity="error", timeout=10,
+                        markup=False)  # it names folders: outside text
 
     # -- actions -------------------------------------------------------------------------------
     def action_move(self, d_row: int, d_col: int) -> None:

@@ -73,13 +73,14 @@ class DatasetPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         """The message, the hint, the button and bar, the status and error lines."""
-        yield Static(id="dataset-error")
+        # The reasons name folders and files (and a download's error, its mirror): outside text.
+        yield Static(id="dataset-error", markup=False)
         yield Static(OFFLINE_HINT, id="dataset-hint")
         with Horizontal():
             yield Button("Download MNIST (d)", id="download", compact=True, variant="primary")
             yield ProgressBar(total=4, show_eta=False, id="download-bar")
         yield Static(id="download-status")
-        yield Static(id="download-error")
+        yield Static(id="download-error", markup=False)
 
     def show_missing(self) -> None:
         """Fill in the app's reason (what is missing and where it looked)."""
