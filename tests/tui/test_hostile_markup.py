@@ -205,3 +205,64 @@ async def test_a_data_folder_named_as_markup_is_shown_literally(make_app, tmp_pa
         await pilot.press("f2")
         await pilot.pause()
         assert app.return_code is None  # the notification was drawn: nothing raised
+
+
+CONTROL = "ctrl\x1b[31mred\x07"  # a file name holding an escape sequence and a bell
+
+
+def terminal_lines(app) -> list[str]:
+    """The text of every line of the screen as it goes to the terminal."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def control_free(app) -> bool:
+    """True when no line of the screen holds a control character."""
+    return all(line.isprintable() for line in terminal_lines(app))
+
+
+async def test_control_characters_in_names_and_metadata_never_reach_the_terminal(
+        tmp_path, monkeypatch, model_path):
+    """A model file named with an escape sequence, whose metadata holds a newline and more:
+    Textual passed the escape character on, so the terminal coloured the rest of the line and
+    drew it out of place (the Models list, the Paint status line, the Evaluate chooser), and the
+    newline in the preset split Paint's one-line status over the footer (seen in tmux). Every
+    control character is now shown as an escape, on every screen and in the dialogs."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    model = MLP((784, 8, 10), rng=0)
+    meta = build_metadata(model, preset="a\nb\x1b[2J", created="\x1b]0;title\x07",
+                          test_accuracy=0.5)
+    models_dir().mkdir(parents=True)
+    save_model(models_dir() / f"{CONTROL}.npz", model, meta)
+    shown_name = "ctrl\\x1b[31mred\\x07"
+    # No MNIST here: the Evaluate screen lists the models without evaluating one.
+    app = DigitsApp(load_model(model_path), model_path, data_dir=str(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await pilot.pause()
+        screen = app.screen
+        names = [e.name for e in screen.entries]
+        screen.query_one(DataTable).move_cursor(row=names.index(CONTROL))
+        await pilot.pause()
+        assert control_free(app)
+        assert any(shown_name in line for line in terminal_lines(app))
+        await pilot.press("a")
+        await pilot.pause()
+        assert app.model_path == models_dir() / f"{CONTROL}.npz"
+        assert shown(screen.query_one("#models-active", Static)) == f"Active: {shown_name}"
+        assert control_free(app)
+        for key in ("r", "d"):  # the rename and delete dialogs name the model
+            await pilot.press(key)
+            await pilot.pause()
+            title = shown(app.screen.query_one(".dialog-title", Static))
+            assert shown_name in title and title.replace("\n", "").isprintable()
+            await pilot.press("escape")
+            await pilot.pause()
+        for key in ("f2", "f4"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert control_free(app), key
+        await pilot.press("f2")
+        await pilot.pause()
+        status = shown(app.screen.query_one("#status", Static))
+        assert f"{shown_name} · a\\nb\\x1b[2J · test 50.00%" in status

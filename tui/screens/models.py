@@ -32,6 +32,7 @@ from network.registry import (
 from tui.errors import one_line_error
 from tui.screens.base import DigitsScreen
 from tui.widgets.dialogs import ConfirmDialog, NameDialog
+from tui.widgets.outside import shown
 
 HELP = """\
 Every model you trained (Train screen or `digits train`) is listed with the model that comes
@@ -106,16 +107,17 @@ class ModelsScreen(DigitsScreen):
                 cells = (active, entry.name, entry.preset or "–", entry.architecture, acc,
                          entry.created.replace("T", " "))
             # Names and metadata are outside text: plain Text, never parsed as markup.
-            table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells), key=entry.name)
+            table.add_row(*(Text(shown(c)) if isinstance(c, str) else c for c in cells),
+                          key=entry.name)
         names = [e.name for e in self.entries]
         if keep in names:
             table.move_cursor(row=names.index(keep))
         using = Path(self.app.model_path)
         listed = any(_same_file(e.path, using) for e in self.entries)
         saved = active_name()
-        line = Content.from_markup("Active: [b]$name[/b]", name=self._name_of(using))
+        line = Content.from_markup("Active: [b]$name[/b]", name=shown(self._name_of(using)))
         if not listed:
-            line += Content(f" ({using}, given on the command line); saved choice: {saved}")
+            line += Content(shown(f" ({using}, given on the command line); saved choice: {saved}"))
         self.query_one("#models-active", Static).update(line)
         self._show_info()
 
@@ -145,16 +147,17 @@ class ModelsScreen(DigitsScreen):
             info.update("")
         elif entry.error:
             info.update(Content.from_markup("[b]$name[/b]: damaged, [red]$error[/] (d deletes it)",
-                                            name=entry.name, error=entry.error))
+                                            name=shown(entry.name), error=shown(entry.error)))
         else:
             kind = "comes with digits; cannot be renamed or deleted" if entry.shipped else "saved"
             info.update(Content.from_markup("[b]$name[/b] ($kind)\n[dim]$path[/]",
-                                            name=entry.name, kind=kind, path=str(entry.path)))
+                                            name=shown(entry.name), kind=kind,
+                                            path=shown(entry.path)))
 
     def _message(self, text: str, error: bool = False) -> None:
         """The result of the last action (in the error colour for a failure)."""
         message = self.query_one("#models-message", Static)
-        message.update(Content(text))  # names and error messages: plain text, never markup
+        message.update(Content(shown(text)))  # names and error messages: plain, never markup
         message.set_class(error, "-error")
 
     # -- actions ---------------------------------------------------------------------------------
@@ -211,7 +214,8 @@ class ModelsScreen(DigitsScreen):
             self.refresh_list()
             self.table.move_cursor(row=[e.name for e in self.entries].index(path.stem))
 
-        self.app.push_screen(NameDialog(f"Rename '{entry.name}' to:", entry.name, check), done)
+        self.app.push_screen(
+            NameDialog(f"Rename '{shown(entry.name)}' to:", shown(entry.name), check), done)
 
     def action_delete(self) -> None:
         """Ask, then delete the highlighted model (never the shipped one)."""
@@ -227,7 +231,8 @@ class ModelsScreen(DigitsScreen):
             if yes:
                 self._delete(entry)
 
-        question = f"Delete the model '{entry.name}'?\n{entry.path} is removed for good."
+        question = (f"Delete the model '{shown(entry.name)}'?\n"
+                    f"{shown(entry.path)} is removed for good.")
         self.app.push_screen(ConfirmDialog(question, "Delete"), done)
 
     def _delete(self, entry: ModelEntry) -> None:

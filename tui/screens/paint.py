@@ -42,7 +42,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.markup import escape
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Static
@@ -56,6 +55,7 @@ from tui.dispatch import CachedDispatch
 from tui.screens.base import DigitsScreen
 from tui.widgets.canvas import Canvas
 from tui.widgets.guess import ConfidenceText, GuessDigit
+from tui.widgets.outside import shown, shown_in_markup
 from tui.widgets.preview import Preview, Runs, preview_rows
 from tui.widgets.probabilities import Probabilities
 from tui.widgets.repaint import after_refresh
@@ -512,7 +512,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         accuracy = meta.get("test_accuracy")
         if isinstance(accuracy, (int, float)):
             parts.append(f"test {accuracy * 100 if accuracy <= 1 else accuracy:.2f}%")
-        return " · ".join(parts)
+        return shown(" · ".join(parts))  # names and metadata: outside text
 
     def _update_status(self) -> None:
         """Brush, pen, tool, cursor, and the active model."""
@@ -561,8 +561,8 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         if state == "ready":
             self._load_random()
         elif state == "missing":
-            self.notify(self.app.dataset_error, title="No MNIST", severity="error", timeout=10,
-                        markup=False)  # it names folders: outside text
+            self.notify(shown(self.app.dataset_error), title="No MNIST", severity="error",
+                        timeout=10, markup=False)  # it names folders: outside text
 
     # -- actions -------------------------------------------------------------------------------
     def action_move(self, d_row: int, d_col: int) -> None:
@@ -668,7 +668,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         try:
             drawings = add_drawings([pixels], [digit], [guess])
         except ModelError as exc:
-            self.notify(escape(str(exc)), title="Not kept", severity="error", timeout=10)
+            self.notify(shown_in_markup(exc), title="Not kept", severity="error", timeout=10)
             return
         self.action_clear()
         self.notify(f"Kept as {digit}: you have {drawings.counts()[digit]} of {digit} "
