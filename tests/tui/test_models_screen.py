@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,22 @@ async def test_a_full_disk_keeps_the_settings(saved):
         assert app.model_path == saved["older"]  # nothing switched
         assert settings_path().read_bytes() == before
         assert sorted(p.name for p in settings_path().parent.iterdir()) == ["settings.json"]
+
+
+async def test_a_very_long_file_name_leaves_the_other_columns_in_view(saved):
+    """A file put in the models folder by hand may have a name of 200 characters: its column
+    took them all and pushed preset, architecture, accuracy and date off the screen for every
+    model (seen in tmux at 120x40). The name is cut with "…" in the table and given in full
+    under it; preset, architecture and accuracy stay in view at 120 columns."""
+    long_name = "L" * 200
+    shutil.copyfile(saved["older"], models_dir() / f"{long_name}.npz")
+    app = DigitsApp(load_model(saved["start"]), saved["start"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_models(pilot)
+        await select(pilot, screen, long_name)
+        lines = [strip.text for strip in screen._compositor.render_strips()]
+        header = next(line for line in lines if " name " in line)
+        assert all(label in header for label in ("preset", "architecture", "test acc")), header
+        row = next(line for line in lines if "LLL" in line)
+        assert "L" * 31 + "…" in row and "784-4-10" in row and "50.00%" in row, row
+        assert long_name in str(screen.query_one("#models-info", Static).render())

@@ -41,6 +41,12 @@ at once, and digits starts with it next time. r renames a model, d deletes one a
 (the shipped model can be neither), e evaluates it on the Evaluate screen."""
 
 
+NAME_WIDTH = 32
+"""Cells of a name in the table, longer ones cut with "…" (the line under the table gives it in
+full). A file put in the models folder by hand may have a name of 250 characters, which pushed
+every other column off the screen."""
+
+
 def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     """True when two paths name the same file."""
     try:
@@ -107,8 +113,9 @@ class ModelsScreen(DigitsScreen):
                 cells = (active, entry.name, entry.preset or "–", entry.architecture, acc,
                          entry.created.replace("T", " "))
             # Names and metadata are outside text: plain Text, never parsed as markup.
-            table.add_row(*(Text(shown(c)) if isinstance(c, str) else c for c in cells),
-                          key=entry.name)
+            row = [Text(shown(c)) if isinstance(c, str) else c for c in cells]
+            row[1].truncate(NAME_WIDTH, overflow="ellipsis")
+            table.add_row(*row, key=entry.name)
         names = [e.name for e in self.entries]
         if keep in names:
             table.move_cursor(row=names.index(keep))
