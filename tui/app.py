@@ -41,7 +41,6 @@ from tui.screens.base import MIN_HEIGHT, MIN_WIDTH
 from tui.screens.paint import PaintScreen
 from tui.widgets.canvas import Canvas
 from tui.widgets.modal import CommandPalette
-from tui.widgets.outside import shown
 
 if TYPE_CHECKING:
     from mnist.dataset import Mnist
@@ -153,7 +152,7 @@ class DigitsApp(CachedDispatch, App[None]):
         """Publish the starting model; tell the user if it is a fallback."""
         self.model_id = str(self.model_path)
         if self._notice:
-            self.notify(shown(self._notice), severity="warning", timeout=10, markup=False)
+            self.notify(self._notice, severity="warning", timeout=10, markup=False)
         self.call_after_refresh(self._after_first_frame)
 
     async def on_event(self, event: events.Event) -> None:

@@ -21,6 +21,7 @@ from network.registry import models_dir, path_for, settings_path, startup_model
 from network.store import build_metadata, load_model, save_model
 from tui.app import DigitsApp
 from tui.screens.models import ModelsScreen
+from tui.widgets import outside
 from tui.widgets.dataset_panel import DatasetPanel
 
 HOSTILE = ("[/x]", "[bold red]x", "[/b]", "[link=file:///etc/passwd]y[/link]", "[$error]",
@@ -266,3 +267,13 @@ async def test_control_characters_in_names_and_metadata_never_reach_the_terminal
         await pilot.pause()
         status = shown(app.screen.query_one("#status", Static))
         assert f"{shown_name} · a\\nb\\x1b[2J · test 50.00%" in status
+
+
+def test_outside_text_is_escaped_once():
+    """Control characters become escapes; text with none (text escaped already, as the
+    registry's start-up notice is) is shown as it is, its backslashes not doubled."""
+    raw = "dmg\x1b[41mRED\n\\n"
+    once = outside.shown(raw)
+    assert once == "dmg\\x1b[41mRED\\n\\\\n" and once.isprintable()
+    assert outside.shown(once) == once
+    assert outside.shown("C:\\models [b]") == "C:\\models [b]"

@@ -17,8 +17,12 @@ from mnist.fileio import printable
 
 
 def shown(text: object) -> str:
-    """`text` as a widget shows it: its control characters written as escapes."""
-    return printable(str(text))
+    """`text` as a widget shows it: its control characters written as escapes.
+
+    Text without any is shown as it is (backslashes too), so text already escaped (the
+    registry's start-up notice) is not escaped twice."""
+    text = str(text)
+    return text if text.isprintable() else printable(text)
 
 
 def shown_in_markup(text: object) -> str:
