@@ -43,6 +43,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.notifications import Notification, Notify
 from textual.timer import Timer
 from textual.widgets import Static
 
@@ -198,6 +199,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         self._rng = np.random.default_rng()
         self._texts: dict[Static, Content] = {}  # what _set_text last showed, by widget
         self._keep_timer: Timer | None = None  # `t` waits for its digit key (`_keep_pending`)
+        self._keep_prompt: Notification | None = None  # what `t` shows while it waits
         self._label: tuple[tuple[Any, ...], str] | None = None  # model_label's last answer
 
     def compose_body(self) -> ComposeResult:
@@ -621,8 +623,9 @@ class PaintScreen(CachedDispatch, DigitsScreen):
             return
         self._end_keep()
         self._keep_timer = self.set_timer(KEEP_AS_SECONDS, self._end_keep)
-        self.notify("Keep as which digit? Press 0-9 (any other key cancels).",
-                    timeout=KEEP_AS_SECONDS)
+        self._keep_prompt = Notification("Keep as which digit? Press 0-9 (any other key "
+                                         "cancels).", timeout=KEEP_AS_SECONDS)
+        self.app.post_message(Notify(self._keep_prompt))  # what `notify` does, keeping it
 
     @property
     def _keep_pending(self) -> bool:
@@ -635,6 +638,12 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         if self._keep_timer is not None:
             self._keep_timer.stop()
             self._keep_timer = None
+        if self._keep_prompt is not None:
+            # The prompt goes with the wait: it stayed up to 4 s after the answer, saying
+            # "Press 0-9" while a digit set the brush size. Removed as Textual does when a
+            # notification is clicked; called later, so after the prompt's own Notify message.
+            self.app.call_later(self.app._unnotify, self._keep_prompt)
+            self._keep_prompt = None
 
     def on_key(self, event: events.Key) -> None:
         """After `t`, a digit key keeps the drawing as that digit; any other key cancels."""
