@@ -208,3 +208,24 @@ async def test_a_very_long_file_name_leaves_the_other_columns_in_view(saved):
         row = next(line for line in lines if "LLL" in line)
         assert "L" * 31 + "…" in row and "784-4-10" in row and "50.00%" in row, row
         assert long_name in str(screen.query_one("#models-info", Static).render())
+
+
+async def test_the_active_model_deleted_elsewhere_is_not_said_to_come_from_the_command_line(
+        saved):
+    """Another process (a second app, another browser tab of `digits serve`) deletes the
+    active model's file. The app still runs the model it loaded; its line said
+    "(PATH, given on the command line)" (seen in tmux), which was not how it was chosen."""
+    app = DigitsApp(load_model(saved["start"]), saved["start"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_models(pilot)
+        active = screen.query_one("#models-active", Static)
+        assert "given on the command line" in str(active.render())  # as it was started
+        await select(pilot, screen, "older")
+        await pilot.press("a")
+        await pilot.pause()
+        saved["older"].unlink()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        line = str(active.render())
+        assert line.startswith(f"Active: older (still loaded; its file {saved['older']} is gone)")
+        assert "command line" not in line

@@ -123,8 +123,10 @@ class ModelsScreen(DigitsScreen):
         listed = any(_same_file(e.path, using) for e in self.entries)
         saved = active_name()
         line = Content.from_markup("Active: [b]$name[/b]", name=shown(self._name_of(using)))
-        if not listed:
-            line += Content(shown(f" ({using}, given on the command line); saved choice: {saved}"))
+        if not listed:  # from `--model PATH`, or its file was deleted meanwhile (elsewhere)
+            where = (f"{using}, given on the command line" if using.is_file()
+                     else f"still loaded; its file {using} is gone")
+            line += Content(shown(f" ({where}); saved choice: {saved}"))
         self.query_one("#models-active", Static).update(line)
         self._show_info()
 
