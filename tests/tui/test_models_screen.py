@@ -167,6 +167,11 @@ async def test_unreadable_files_are_listed_with_their_error(saved):
         assert app.model_path == saved["start"]
         assert "Cannot make 'broken' active" in str(
             screen.query_one("#models-message", Static).render())
+        await pilot.press("e")  # did nothing, and said nothing
+        await pilot.pause()
+        message = str(screen.query_one("#models-message", Static).render())
+        assert message.startswith("Cannot evaluate 'broken': ") and "not a model" in message
+        assert isinstance(app.screen, ModelsScreen)
 
 
 async def test_a_full_disk_keeps_the_settings(saved):

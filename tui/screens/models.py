@@ -267,6 +267,9 @@ class ModelsScreen(DigitsScreen):
     async def action_evaluate(self) -> None:
         """Evaluate the highlighted model on the Evaluate screen."""
         entry = self.selected
-        if entry is None or entry.error:
+        if entry is None:
+            return
+        if entry.error:  # the key did nothing: say why
+            self._message(f"Cannot evaluate '{entry.name}': {entry.error}", error=True)
             return
         await self.app.evaluate_model(entry.name)
