@@ -234,3 +234,27 @@ async def test_the_active_model_deleted_elsewhere_is_not_said_to_come_from_the_c
         line = str(active.render())
         assert line.startswith(f"Active: older (still loaded; its file {saved['older']} is gone)")
         assert "command line" not in line
+
+
+async def test_columns_narrow_again_when_a_wide_model_is_deleted(saved):
+    """A DataTable column keeps the width of the widest cell it ever held: after deleting a
+    model with a 40-character preset, the preset column stayed 40 wide and kept the accuracy
+    off the screen until a restart (seen in tmux at 120x40)."""
+    model = MLP((784, 4, 10), rng=4)
+    registry.save_new(model, build_metadata(model, preset="P" * 40, test_accuracy=0.5), "wide")
+    app = DigitsApp(load_model(saved["start"]), saved["start"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_models(pilot)
+
+        def header() -> str:
+            return next(strip.text for strip in screen._compositor.render_strips()
+                        if " name " in strip.text)
+
+        assert "test acc" not in header()  # 40 cells of preset and the conv architecture
+        await select(pilot, screen, "wide")
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert "wide" not in [e.name for e in screen.entries]
+        assert "test acc" in header()

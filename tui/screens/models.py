@@ -41,6 +41,8 @@ at once, and digits starts with it next time. r renames a model, d deletes one a
 (the shipped model can be neither), e evaluates it on the Evaluate screen."""
 
 
+COLUMNS = ("", "name", "preset", "architecture", "test acc", "created")
+
 NAME_WIDTH = 32
 """Cells of a name in the table, longer ones cut with "…" (the line under the table gives it in
 full). A file put in the models folder by hand may have a name of 250 characters, which pushed
@@ -88,9 +90,7 @@ class ModelsScreen(DigitsScreen):
         return self.query_one("#models-table", DataTable)
 
     def on_mount(self) -> None:
-        """Columns; follow the active model."""
-        for label in ("", "name", "preset", "architecture", "test acc", "created"):
-            self.table.add_column(label, key=label or "active")
+        """Follow the active model (`refresh_list` makes the columns)."""
         self.watch(self.app, "model_id", lambda _: self.refresh_list(), init=False)
 
     def on_screen_resume(self) -> None:
@@ -103,7 +103,12 @@ class ModelsScreen(DigitsScreen):
         keep = self.selected.name if self.selected is not None else None
         self.entries = list_models()
         table = self.table
-        table.clear()
+        # The columns too: a DataTable column keeps the width of the widest cell it ever held,
+        # so once a model with a long preset or architecture was deleted or renamed, its column
+        # stayed that wide and pushed the others off the screen.
+        table.clear(columns=True)
+        for label in COLUMNS:
+            table.add_column(label, key=label or "active")
         for entry in self.entries:
             active = "●" if _same_file(entry.path, self.app.model_path) else ""
             if entry.error:
