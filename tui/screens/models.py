@@ -45,8 +45,8 @@ COLUMNS = ("", "name", "preset", "architecture", "test acc", "created")
 
 NAME_WIDTH = 32
 """Cells of a name in the table, longer ones cut with "…" (the line under the table gives it in
-full). A file put in the models folder by hand may have a name of 250 characters, which pushed
-every other column off the screen."""
+full). A file put in the models folder by hand may have a name of up to 251 characters (a
+255-byte file name), which pushed every other column off the screen."""
 
 
 def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
