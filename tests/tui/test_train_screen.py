@@ -140,11 +140,12 @@ async def test_what_is_typed_is_quoted_literally_in_the_reasons(app_factory):
     app = app_factory()
     async with app.run_test(size=(120, 40)) as pilot:
         form = (await open_train(pilot)).form
-        for field in ("name", "hidden", "lr", "epochs", "batch_size", "seed"):
-            for value in ("x[/", "[/x]", "[b]x[/b]", "[@click=app.quit]q"):
-                form.query_one(f"#{field}", Input).value = value
-                await pilot.pause()
-                assert form.query_one(f"#{field}", Input).has_class("-invalid"), (field, value)
+        tries = [(field, "x[/") for field in ("hidden", "lr", "epochs", "batch_size", "seed")]
+        tries += [("name", value) for value in ("x[/", "[b]x[/b]", "[@click=app.quit]q")]
+        for field, value in tries:
+            form.query_one(f"#{field}", Input).value = value
+            await pilot.pause()
+            assert form.query_one(f"#{field}", Input).has_class("-invalid"), (field, value)
         error = str(form.query_one("#name-error", Static).render())
         assert error.startswith("invalid model name '[@click=app.quit]q'")
         assert app.return_code is None
