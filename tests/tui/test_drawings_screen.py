@@ -8,9 +8,11 @@ from pilot_helpers import wait_for
 from textual.widgets import DataTable
 
 from network.drawings import add_drawings, load_drawings
-from network.registry import active_name, path_for
-from network.store import read_metadata
+from network.mlp import MLP
+from network.registry import active_name, models_dir, path_for
+from network.store import build_metadata, load_model, read_metadata, save_model
 from network.teach import TeachConfig
+from tui.app import DigitsApp
 from tui.screens.drawings import DrawingsScreen
 from tui.screens.paint import PaintScreen
 from tui.widgets.dialogs import ConfirmDialog, NameDialog
@@ -150,3 +152,25 @@ async def test_teach_cancels_and_saves_nothing(make_app, test_digits, mnist_dir)
         assert screen.last_done.outcome.result.cancelled and not screen.last_done.name
         assert not path_for("shipped-taught").exists()
         assert "Nothing was saved" in str(screen.query_one("#teach-outcome").render())
+
+
+async def test_teach_a_model_whose_file_name_is_refused_for_new_models(test_digits, mnist_dir):
+    """A model file put in the models folder by hand under a name the name check refuses
+    (`[bold red]x.npz`) can be made active. Teaching it ran to the end, then saving as
+    `[bold red]x-taught` was refused and the taught model was lost (seen in tmux); it is now
+    saved as taught-DATE-TIME."""
+    keep_test_digits(test_digits, per_digit=1)
+    model = MLP((784, 8, 10), rng=0)
+    models_dir().mkdir(parents=True, exist_ok=True)
+    path = models_dir() / "[bold red]x.npz"
+    save_model(path, model, build_metadata(model))
+    async with DigitsApp(load_model(path), path, str(mnist_dir)).run_test(
+            size=(120, 40)) as pilot:
+        screen = await with_mnist(pilot)
+        screen.teach_config = TeachConfig(epochs=1, mnist_per_epoch=500)
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: screen.last_done is not None, timeout=600)
+        done = screen.last_done
+        assert not done.error, done.error
+        assert done.name.startswith("taught-") and path_for(done.name).is_file()
+        assert read_metadata(path_for(done.name))["base_model"]["name"] == "[bold red]x"

@@ -72,6 +72,12 @@ async def test_shipped_model_shows_what_digits_eval_reports(make_app, model_path
         note = str(screen.query_one("#accuracy-note", Static).render())
         assert f"{report['correct']:,} of 10,000" in note
         assert screen.query_one(ConfusionMatrix).counts.tolist() == report["confusion"]
+        # Named as on the Models and Paint screens, not by its file's stem ("best", a preset's
+        # name, and maybe a saved model's).
+        status = str(screen.query_one("#eval-status", Static).render())
+        assert status.startswith("shipped: 10,000 test images in"), status
+        chooser = screen.query_one("#model-select", Select)
+        assert str(chooser.query_one("#label", Static).render()) == "active: shipped"
 
 
 async def test_misclassified_browser_opens_the_image_on_paint(weak_model_file, mnist_data):

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pilot_helpers import wait_for
 from textual.widgets import DataTable, Input, Static
 
 from network.mlp import MLP
@@ -20,6 +21,8 @@ from network.registry import models_dir, path_for, settings_path, startup_model
 from network.store import build_metadata, load_model, save_model
 from tui.app import DigitsApp
 from tui.screens.models import ModelsScreen
+from tui.widgets import outside
+from tui.widgets.dataset_panel import DatasetPanel
 
 HOSTILE = ("[/x]", "[bold red]x", "[/b]", "[link=file:///etc/passwd]y[/link]", "[$error]",
            "\\[/x]", "[@click=app.quit]q[/]")
@@ -177,3 +180,100 @@ async def test_evaluating_a_model_with_a_hostile_name(hostile, model_path, mnist
             if "test images in" in status:
                 break
         assert status.startswith(f"{FILE_NAME}: 500 test images in"), status
+
+
+async def test_a_data_folder_named_as_markup_is_shown_literally(make_app, tmp_path):
+    """The MNIST error names the folders it looked in. It was parsed as markup on the Train and
+    Evaluate screens' panel and in Paint's notification after `r`: a folder named
+    `[@click=app.quit]` became a link that quit the app when clicked, and `[/x]` in the path
+    raised MarkupError, which took the app down."""
+    folder = tmp_path / "[@click=app.quit]mn[" / "x]"  # "[/x]" in the path
+    folder.mkdir(parents=True)
+    async with make_app(folder).run_test(size=(120, 40)) as pilot:
+        app = pilot.app
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.dataset_state == "missing")
+        await pilot.pause()
+        assert str(folder) in app.dataset_error
+        toasts = [n for n in app._notifications if n.message == app.dataset_error]
+        assert toasts and not any(n.markup for n in toasts)
+        for key in ("f3", "f4"):
+            await pilot.press(key)
+            await pilot.pause()
+            panel = app.screen.query_one(DatasetPanel)
+            await wait_for(pilot, lambda: panel.display)  # noqa: B023 (this iteration's panel)
+            assert str(folder) in shown(panel.query_one("#dataset-error", Static))
+        await pilot.press("f2")
+        await pilot.pause()
+        assert app.return_code is None  # the notification was drawn: nothing raised
+
+
+CONTROL = "ctrl\x1b[31mred\x07"  # a file name holding an escape sequence and a bell
+
+
+def terminal_lines(app) -> list[str]:
+    """The text of every line of the screen as it goes to the terminal."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def control_free(app) -> bool:
+    """True when no line of the screen holds a control character."""
+    return all(line.isprintable() for line in terminal_lines(app))
+
+
+async def test_control_characters_in_names_and_metadata_never_reach_the_terminal(
+        tmp_path, monkeypatch, model_path):
+    """A model file named with an escape sequence, whose metadata holds a newline and more:
+    Textual passed the escape character on, so the terminal coloured the rest of the line and
+    drew it out of place (the Models list, the Paint status line, the Evaluate chooser), and the
+    newline in the preset split Paint's one-line status over the footer (seen in tmux). Every
+    control character is now shown as an escape, on every screen and in the dialogs."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    model = MLP((784, 8, 10), rng=0)
+    meta = build_metadata(model, preset="a\nb\x1b[2J", created="\x1b]0;title\x07",
+                          test_accuracy=0.5)
+    models_dir().mkdir(parents=True)
+    save_model(models_dir() / f"{CONTROL}.npz", model, meta)
+    shown_name = "ctrl\\x1b[31mred\\x07"
+    # No MNIST here: the Evaluate screen lists the models without evaluating one.
+    app = DigitsApp(load_model(model_path), model_path, data_dir=str(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await pilot.pause()
+        screen = app.screen
+        names = [e.name for e in screen.entries]
+        screen.query_one(DataTable).move_cursor(row=names.index(CONTROL))
+        await pilot.pause()
+        assert control_free(app)
+        assert any(shown_name in line for line in terminal_lines(app))
+        await pilot.press("a")
+        await pilot.pause()
+        assert app.model_path == models_dir() / f"{CONTROL}.npz"
+        assert shown(screen.query_one("#models-active", Static)) == f"Active: {shown_name}"
+        assert control_free(app)
+        for key in ("r", "d"):  # the rename and delete dialogs name the model
+            await pilot.press(key)
+            await pilot.pause()
+            title = shown(app.screen.query_one(".dialog-title", Static))
+            assert shown_name in title and title.replace("\n", "").isprintable()
+            await pilot.press("escape")
+            await pilot.pause()
+        for key in ("f2", "f4"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert control_free(app), key
+        await pilot.press("f2")
+        await pilot.pause()
+        status = shown(app.screen.query_one("#status", Static))
+        assert f"{shown_name} · a\\nb\\x1b[2J · test 50.00%" in status
+
+
+def test_outside_text_is_escaped_once():
+    """Control characters become escapes; text with none (text escaped already, as the
+    registry's start-up notice is) is shown as it is, its backslashes not doubled."""
+    raw = "dmg\x1b[41mRED\n\\n"
+    once = outside.shown(raw)
+    assert once == "dmg\\x1b[41mRED\\n\\\\n" and once.isprintable()
+    assert outside.shown(once) == once
+    assert outside.shown("C:\\models [b]") == "C:\\models [b]"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -166,6 +167,11 @@ async def test_unreadable_files_are_listed_with_their_error(saved):
         assert app.model_path == saved["start"]
         assert "Cannot make 'broken' active" in str(
             screen.query_one("#models-message", Static).render())
+        await pilot.press("e")  # did nothing, and said nothing
+        await pilot.pause()
+        message = str(screen.query_one("#models-message", Static).render())
+        assert message.startswith("Cannot evaluate 'broken': ") and "not a model" in message
+        assert isinstance(app.screen, ModelsScreen)
 
 
 async def test_a_full_disk_keeps_the_settings(saved):
@@ -188,3 +194,67 @@ async def test_a_full_disk_keeps_the_settings(saved):
         assert app.model_path == saved["older"]  # nothing switched
         assert settings_path().read_bytes() == before
         assert sorted(p.name for p in settings_path().parent.iterdir()) == ["settings.json"]
+
+
+async def test_a_very_long_file_name_leaves_the_other_columns_in_view(saved):
+    """A file put in the models folder by hand may have a name of 200 characters: its column
+    took them all and pushed preset, architecture, accuracy and date off the screen for every
+    model (seen in tmux at 120x40). The name is cut with "…" in the table and given in full
+    under it; preset, architecture and accuracy stay in view at 120 columns."""
+    long_name = "L" * 200
+    shutil.copyfile(saved["older"], models_dir() / f"{long_name}.npz")
+    app = DigitsApp(load_model(saved["start"]), saved["start"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_models(pilot)
+        await select(pilot, screen, long_name)
+        lines = [strip.text for strip in screen._compositor.render_strips()]
+        header = next(line for line in lines if " name " in line)
+        assert all(label in header for label in ("preset", "architecture", "test acc")), header
+        row = next(line for line in lines if "LLL" in line)
+        assert "L" * 31 + "…" in row and "784-4-10" in row and "50.00%" in row, row
+        assert long_name in str(screen.query_one("#models-info", Static).render())
+
+
+async def test_the_active_model_deleted_elsewhere_is_not_said_to_come_from_the_command_line(
+        saved):
+    """Another process (a second app, another browser tab of `digits serve`) deletes the
+    active model's file. The app still runs the model it loaded; its line said
+    "(PATH, given on the command line)" (seen in tmux), which was not how it was chosen."""
+    app = DigitsApp(load_model(saved["start"]), saved["start"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_models(pilot)
+        active = screen.query_one("#models-active", Static)
+        assert "given on the command line" in str(active.render())  # as it was started
+        await select(pilot, screen, "older")
+        await pilot.press("a")
+        await pilot.pause()
+        saved["older"].unlink()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        line = str(active.render())
+        assert line.startswith(f"Active: older (still loaded; its file {saved['older']} is gone)")
+        assert "command line" not in line
+
+
+async def test_columns_narrow_again_when_a_wide_model_is_deleted(saved):
+    """A DataTable column keeps the width of the widest cell it ever held: after deleting a
+    model with a 40-character preset, the preset column stayed 40 wide and kept the accuracy
+    off the screen until a restart (seen in tmux at 120x40)."""
+    model = MLP((784, 4, 10), rng=4)
+    registry.save_new(model, build_metadata(model, preset="P" * 40, test_accuracy=0.5), "wide")
+    app = DigitsApp(load_model(saved["start"]), saved["start"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_models(pilot)
+
+        def header() -> str:
+            return next(strip.text for strip in screen._compositor.render_strips()
+                        if " name " in strip.text)
+
+        assert "test acc" not in header()  # 40 cells of preset and the conv architecture
+        await select(pilot, screen, "wide")
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert "wide" not in [e.name for e in screen.entries]
+        assert "test acc" in header()

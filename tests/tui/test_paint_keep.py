@@ -3,6 +3,7 @@ digit's bar) keeps the digit named; the canvas clears; blank canvases are never 
 
 from __future__ import annotations
 
+import numpy as np
 from pilot_helpers import wait_for
 
 from network.drawings import load_drawings
@@ -128,3 +129,26 @@ async def test_a_pending_t_ends_with_its_prompt(make_app, test_digits, monkeypat
         await pilot.press("t", "4")  # within the prompt's time: kept as a 4
         await pilot.pause()
         assert load_drawings().labels.tolist() == [4]
+
+
+async def test_the_keep_as_prompt_goes_once_it_is_answered(make_app):
+    """`t`'s prompt, "Keep as which digit? Press 0-9", stayed up to 4 s after a digit kept the
+    drawing or another key cancelled it, while the next digit set the brush size (seen in
+    tmux). It now goes with the wait, also when the digit comes in the same burst as `t`."""
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        def prompts() -> list:
+            return [n for n in pilot.app._notifications
+                    if n.message.startswith("Keep as which digit?")]
+
+        stroke = np.zeros((28, 28), np.uint8)
+        stroke[6:22, 13:15] = 255
+        pilot.app.screen.show_image(stroke, "a stroke")
+        # cancelled (the drawing stays), then answered in one burst, then answered later
+        for keys in (("t",), ("x",), ("t", "3"), "draw", ("t",), ("3",)):
+            if keys == "draw":
+                pilot.app.screen.show_image(stroke, "a stroke")
+                continue
+            await pilot.press(*keys)
+            await pilot.pause()
+            assert bool(prompts()) == (keys == ("t",)), keys
+        assert load_drawings().labels.tolist() == [3, 3]

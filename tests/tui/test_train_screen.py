@@ -134,6 +134,23 @@ async def test_invalid_values_are_refused_inline_with_the_reason(app_factory):
         assert "140,746,762 parameters" in error and "the limit is 67,108,864" in error
 
 
+async def test_what_is_typed_is_quoted_literally_in_the_reasons(app_factory):
+    """The reasons under the fields quote what was typed; they were parsed as markup, so typing
+    "[/" into Save as raised MarkupError and took the app down (found in tmux)."""
+    app = app_factory()
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = (await open_train(pilot)).form
+        tries = [(field, "x[/") for field in ("hidden", "lr", "epochs", "batch_size", "seed")]
+        tries += [("name", value) for value in ("x[/", "[b]x[/b]", "[@click=app.quit]q")]
+        for field, value in tries:
+            form.query_one(f"#{field}", Input).value = value
+            await pilot.pause()
+            assert form.query_one(f"#{field}", Input).has_class("-invalid"), (field, value)
+        error = str(form.query_one("#name-error", Static).render())
+        assert error.startswith("invalid model name '[@click=app.quit]q'")
+        assert app.return_code is None
+
+
 async def test_choosing_a_preset_fills_the_fields(app_factory):
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:

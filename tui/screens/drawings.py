@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -35,6 +34,7 @@ from tui.messages import TrainProgress, _Posted
 from tui.screens.base import DigitsScreen
 from tui.widgets.dialogs import ConfirmDialog, NameDialog
 from tui.widgets.gallery import MistakeGallery, Thumb
+from tui.widgets.outside import shown_in_markup
 from tui.widgets.preview import Preview
 from tui.widgets.train_progress import TrainProgressView, clock
 
@@ -145,7 +145,7 @@ class DrawingsScreen(DigitsScreen):
             self.evaluation = evaluate_drawings(self.digits_app.model, self.drawings)
         except ModelError as exc:
             self.drawings, self.evaluation = None, None
-            self._summary(f"[b $error]Your drawings cannot be read.[/] {escape(str(exc))}")
+            self._summary(f"[b $error]Your drawings cannot be read.[/] {shown_in_markup(exc)}")
         self._fill_table()
         self._show_drawing()
         self.refresh_bindings()
@@ -208,8 +208,8 @@ class DrawingsScreen(DigitsScreen):
             reading = f"now read as {int(self.evaluation.predictions[i])}"
         guess = "" if record.guess is None else f" · read as {record.guess} when kept"
         second = " · ".join(part for part in (reading, f"from {record.source}") if part)
-        caption.update(escape(f"#{record.id} · {record.time[:16].replace('T', ' ')}{guess}\n"
-                              f"{second}"))
+        first = f"#{record.id} · {record.time[:16].replace('T', ' ')}{guess}"
+        caption.update(f"{shown_in_markup(first)}\n{shown_in_markup(second)}")
         start = self.selected + 1
         thumbs = [Thumb(k, self.drawings.images[positions[k]], self._thumb_caption(positions[k]))
                   for k in range(start, min(len(positions), start + max(gallery.capacity, 0)))]
@@ -275,7 +275,7 @@ class DrawingsScreen(DigitsScreen):
         try:
             change()
         except ModelError as exc:
-            self.notify(escape(str(exc)), title="Not changed", severity="error", timeout=10)
+            self.notify(shown_in_markup(exc), title="Not changed", severity="error", timeout=10)
         else:
             self.notify(done, timeout=3)
         self.reload()
@@ -364,7 +364,7 @@ class DrawingsScreen(DigitsScreen):
         self.set_class(True, "-teaching")
         view = self.query_one(TrainProgressView)
         view.reset(config.epochs)
-        self._outcome(f"Teaching '{escape(self._model_name())}' with {len(self.drawings)} "
+        self._outcome(f"Teaching '{shown_in_markup(self._model_name())}' with {len(self.drawings)} "
                       "drawings…")
         self.refresh_bindings()
         data = app.dataset
@@ -375,6 +375,19 @@ class DrawingsScreen(DigitsScreen):
         from network.registry import name_of
 
         return name_of(self.digits_app.model_path)
+
+    @staticmethod
+    def _taught_name(base: str) -> str:
+        """The name a model taught from the model `base` is saved under: BASE-taught (then
+        -2, -3... when taken), or taught-DATE-TIME when BASE cannot begin a model name (a file
+        put in the models folder by hand: it can be activated, but the name check refuses it
+        for new models, and the teaching was lost when the save was refused)."""
+        from network.registry import check_name, default_name
+
+        try:
+            return check_name(f"{base}-taught"[:56])
+        except ModelError:
+            return default_name("taught")
 
     def action_cancel(self) -> None:
         """Ask the Teach worker to stop at its next batch."""
@@ -411,7 +424,7 @@ class DrawingsScreen(DigitsScreen):
                                        dataset_checksums=dict(data.checksums),
                                        command="digits (Drawings screen, Teach)")
                 # claimed atomically; "-2", "-3"... when the name is taken
-                done.name = save_new(outcome.model, meta, f"{base_name}-taught"[:56],
+                done.name = save_new(outcome.model, meta, self._taught_name(base_name),
                                      unique=True).stem
         except (ModelError, OSError) as exc:
             done.error = one_line_error(exc) or str(exc)
@@ -434,15 +447,15 @@ class DrawingsScreen(DigitsScreen):
         outcome = message.outcome
         result = outcome.result if outcome is not None else None
         if message.error or result is None:
-            self._outcome(f"Teach failed: {escape(message.error)}. Nothing was saved.",
+            self._outcome(f"Teach failed: {shown_in_markup(message.error)}. Nothing was saved.",
                           error=True)
         elif result.cancelled or result.diverged:
-            self._outcome(f"Teach stopped ({escape(result.message)}). Nothing was saved.",
+            self._outcome(f"Teach stopped ({shown_in_markup(result.message)}). Nothing was saved.",
                           error=result.diverged)
         else:
             self.taught_name = message.name
             self._outcome(self._before_after(outcome) +
-                          f"\nSaved as '{escape(message.name)}' in "
+                          f"\nSaved as '{shown_in_markup(message.name)}' in "
                           f"{clock(time.monotonic() - self._started)}. "
                           "Press a to make it the active model.")
         self.reload()
@@ -473,10 +486,10 @@ class DrawingsScreen(DigitsScreen):
             model = load_model(path)
             set_active(self.taught_name)
         except (ModelError, OSError) as exc:
-            self.notify(escape(one_line_error(exc) or str(exc)), severity="error")
+            self.notify(shown_in_markup(one_line_error(exc) or str(exc)), severity="error")
             return
         self.digits_app.set_model(model, path)
-        self.notify(f"Active model: {escape(self.taught_name)}", timeout=3)
+        self.notify(f"Active model: {shown_in_markup(self.taught_name)}", timeout=3)
         self.taught_name = ""
         self.refresh_bindings()
 

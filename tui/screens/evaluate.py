@@ -30,7 +30,7 @@ from textual.widgets import Digits, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
 from network.errors import ModelError
-from network.registry import existing_path, list_models
+from network.registry import existing_path, list_models, name_of
 from network.report import EvaluationCancelled, confused_pairs, evaluate_with_progress
 from network.store import load_model
 from tui.messages import EvalDone, EvalProgress
@@ -40,6 +40,7 @@ from tui.widgets.dataset_panel import DatasetPanel
 from tui.widgets.dropdown import Dropdown
 from tui.widgets.gallery import MistakeGallery, Thumb
 from tui.widgets.mistakes import MistakeBrowser
+from tui.widgets.outside import shown
 
 if TYPE_CHECKING:
     from network.evaluate import Evaluation
@@ -146,11 +147,11 @@ class EvaluateScreen(DatasetScreen):
         current = select.value if select.value != Select.NULL else ACTIVE
         # Model names are outside text: Text, never parsed as markup.
         options: list[tuple[Text, str]] = [
-            (Text(f"active: {Path(self.app.model_path).stem}"), ACTIVE)]
+            (Text(shown(f"active: {name_of(self.app.model_path)}")), ACTIVE)]
         for entry in list_models():
             acc = f" · {entry.test_accuracy:.2%}" if entry.test_accuracy is not None else ""
             note = " (unreadable)" if entry.error else acc
-            options.append((Text(f"{entry.name}{note}"), entry.name))
+            options.append((Text(shown(f"{entry.name}{note}")), entry.name))
         with self.prevent(Select.Changed):
             select.set_options(options)
             select.value = current if current in [v for _, v in options] else ACTIVE
@@ -172,7 +173,7 @@ class EvaluateScreen(DatasetScreen):
 
     def _status(self, text: str) -> None:
         """The line next to the progress bar (plain text: it names models, and errors)."""
-        self.query_one("#eval-status", Static).update(Content(text))
+        self.query_one("#eval-status", Static).update(Content(shown(text)))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         """Another model chosen: evaluate it."""
@@ -191,7 +192,7 @@ class EvaluateScreen(DatasetScreen):
         self._pending_key = key
         choice, identity = key
         model = self.app.model if choice == ACTIVE else None
-        name = Path(self.app.model_path).stem if choice == ACTIVE else choice
+        name = name_of(self.app.model_path) if choice == ACTIVE else choice
         self.query_one("#eval-bar", ProgressBar).update(total=1, progress=0)
         self._status(f"Evaluating {name}…")
         data = self.app.dataset

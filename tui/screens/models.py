@@ -32,12 +32,21 @@ from network.registry import (
 from tui.errors import one_line_error
 from tui.screens.base import DigitsScreen
 from tui.widgets.dialogs import ConfirmDialog, NameDialog
+from tui.widgets.outside import shown
 
 HELP = """\
 Every model you trained (Train screen or `digits train`) is listed with the model that comes
 with digits. a (or enter) makes the highlighted model the active one: the Paint screen uses it
 at once, and digits starts with it next time. r renames a model, d deletes one after asking
 (the shipped model can be neither), e evaluates it on the Evaluate screen."""
+
+
+COLUMNS = ("", "name", "preset", "architecture", "test acc", "created")
+
+NAME_WIDTH = 32
+"""Cells of a name in the table, longer ones cut with "…" (the line under the table gives it in
+full). A file put in the models folder by hand may have a name of up to 251 characters (a
+255-byte file name), which pushed every other column off the screen."""
 
 
 def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
@@ -81,9 +90,7 @@ class ModelsScreen(DigitsScreen):
         return self.query_one("#models-table", DataTable)
 
     def on_mount(self) -> None:
-        """Columns; follow the active model."""
-        for label in ("", "name", "preset", "architecture", "test acc", "created"):
-            self.table.add_column(label, key=label or "active")
+        """Follow the active model (`refresh_list` makes the columns)."""
         self.watch(self.app, "model_id", lambda _: self.refresh_list(), init=False)
 
     def on_screen_resume(self) -> None:
@@ -96,7 +103,12 @@ class ModelsScreen(DigitsScreen):
         keep = self.selected.name if self.selected is not None else None
         self.entries = list_models()
         table = self.table
-        table.clear()
+        # The columns too: a DataTable column keeps the width of the widest cell it ever held,
+        # so once a model with a long preset or architecture was deleted or renamed, its column
+        # stayed that wide and pushed the others off the screen.
+        table.clear(columns=True)
+        for label in COLUMNS:
+            table.add_column(label, key=label or "active")
         for entry in self.entries:
             active = "●" if _same_file(entry.path, self.app.model_path) else ""
             if entry.error:
@@ -106,16 +118,20 @@ class ModelsScreen(DigitsScreen):
                 cells = (active, entry.name, entry.preset or "–", entry.architecture, acc,
                          entry.created.replace("T", " "))
             # Names and metadata are outside text: plain Text, never parsed as markup.
-            table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells), key=entry.name)
+            row = [Text(shown(c)) if isinstance(c, str) else c for c in cells]
+            row[1].truncate(NAME_WIDTH, overflow="ellipsis")
+            table.add_row(*row, key=entry.name)
         names = [e.name for e in self.entries]
         if keep in names:
             table.move_cursor(row=names.index(keep))
         using = Path(self.app.model_path)
         listed = any(_same_file(e.path, using) for e in self.entries)
         saved = active_name()
-        line = Content.from_markup("Active: [b]$name[/b]", name=self._name_of(using))
-        if not listed:
-            line += Content(f" ({using}, given on the command line); saved choice: {saved}")
+        line = Content.from_markup("Active: [b]$name[/b]", name=shown(self._name_of(using)))
+        if not listed:  # from `--model PATH`, or its file was deleted meanwhile (elsewhere)
+            where = (f"{using}, given on the command line" if using.is_file()
+                     else f"still loaded; its file {using} is gone")
+            line += Content(shown(f" ({where}); saved choice: {saved}"))
         self.query_one("#models-active", Static).update(line)
         self._show_info()
 
@@ -145,16 +161,17 @@ class ModelsScreen(DigitsScreen):
             info.update("")
         elif entry.error:
             info.update(Content.from_markup("[b]$name[/b]: damaged, [red]$error[/] (d deletes it)",
-                                            name=entry.name, error=entry.error))
+                                            name=shown(entry.name), error=shown(entry.error)))
         else:
             kind = "comes with digits; cannot be renamed or deleted" if entry.shipped else "saved"
             info.update(Content.from_markup("[b]$name[/b] ($kind)\n[dim]$path[/]",
-                                            name=entry.name, kind=kind, path=str(entry.path)))
+                                            name=shown(entry.name), kind=kind,
+                                            path=shown(entry.path)))
 
     def _message(self, text: str, error: bool = False) -> None:
         """The result of the last action (in the error colour for a failure)."""
         message = self.query_one("#models-message", Static)
-        message.update(Content(text))  # names and error messages: plain text, never markup
+        message.update(Content(shown(text)))  # names and error messages: plain, never markup
         message.set_class(error, "-error")
 
     # -- actions ---------------------------------------------------------------------------------
@@ -211,7 +228,8 @@ class ModelsScreen(DigitsScreen):
             self.refresh_list()
             self.table.move_cursor(row=[e.name for e in self.entries].index(path.stem))
 
-        self.app.push_screen(NameDialog(f"Rename '{entry.name}' to:", entry.name, check), done)
+        self.app.push_screen(
+            NameDialog(f"Rename '{shown(entry.name)}' to:", shown(entry.name), check), done)
 
     def action_delete(self) -> None:
         """Ask, then delete the highlighted model (never the shipped one)."""
@@ -227,7 +245,8 @@ class ModelsScreen(DigitsScreen):
             if yes:
                 self._delete(entry)
 
-        question = f"Delete the model '{entry.name}'?\n{entry.path} is removed for good."
+        question = (f"Delete the model '{shown(entry.name)}'?\n"
+                    f"{shown(entry.path)} is removed for good.")
         self.app.push_screen(ConfirmDialog(question, "Delete"), done)
 
     def _delete(self, entry: ModelEntry) -> None:
@@ -253,6 +272,9 @@ class ModelsScreen(DigitsScreen):
     async def action_evaluate(self) -> None:
         """Evaluate the highlighted model on the Evaluate screen."""
         entry = self.selected
-        if entry is None or entry.error:
+        if entry is None:
+            return
+        if entry.error:  # the key did nothing: say why
+            self._message(f"Cannot evaluate '{entry.name}': {entry.error}", error=True)
             return
         await self.app.evaluate_model(entry.name)

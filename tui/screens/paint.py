@@ -42,8 +42,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.markup import escape
 from textual.message import Message
+from textual.notifications import Notification, Notify
 from textual.timer import Timer
 from textual.widgets import Static
 
@@ -56,6 +56,7 @@ from tui.dispatch import CachedDispatch
 from tui.screens.base import DigitsScreen
 from tui.widgets.canvas import Canvas
 from tui.widgets.guess import ConfidenceText, GuessDigit
+from tui.widgets.outside import shown, shown_in_markup
 from tui.widgets.preview import Preview, Runs, preview_rows
 from tui.widgets.probabilities import Probabilities
 from tui.widgets.repaint import after_refresh
@@ -198,6 +199,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         self._rng = np.random.default_rng()
         self._texts: dict[Static, Content] = {}  # what _set_text last showed, by widget
         self._keep_timer: Timer | None = None  # `t` waits for its digit key (`_keep_pending`)
+        self._keep_prompt: Notification | None = None  # what `t` shows while it waits
         self._label: tuple[tuple[Any, ...], str] | None = None  # model_label's last answer
 
     def compose_body(self) -> ComposeResult:
@@ -512,7 +514,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         accuracy = meta.get("test_accuracy")
         if isinstance(accuracy, (int, float)):
             parts.append(f"test {accuracy * 100 if accuracy <= 1 else accuracy:.2f}%")
-        return " · ".join(parts)
+        return shown(" · ".join(parts))  # names and metadata: outside text
 
     def _update_status(self) -> None:
         """Brush, pen, tool, cursor, and the active model."""
@@ -561,7 +563,8 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         if state == "ready":
             self._load_random()
         elif state == "missing":
-            self.notify(self.app.dataset_error, title="No MNIST", severity="error", timeout=10)
+            self.notify(shown(self.app.dataset_error), title="No MNIST", severity="error",
+                        timeout=10, markup=False)  # it names folders: outside text
 
     # -- actions -------------------------------------------------------------------------------
     def action_move(self, d_row: int, d_col: int) -> None:
@@ -620,8 +623,9 @@ class PaintScreen(CachedDispatch, DigitsScreen):
             return
         self._end_keep()
         self._keep_timer = self.set_timer(KEEP_AS_SECONDS, self._end_keep)
-        self.notify("Keep as which digit? Press 0-9 (any other key cancels).",
-                    timeout=KEEP_AS_SECONDS)
+        self._keep_prompt = Notification("Keep as which digit? Press 0-9 (any other key "
+                                         "cancels).", timeout=KEEP_AS_SECONDS)
+        self.app.post_message(Notify(self._keep_prompt))  # what `notify` does, keeping it
 
     @property
     def _keep_pending(self) -> bool:
@@ -634,6 +638,12 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         if self._keep_timer is not None:
             self._keep_timer.stop()
             self._keep_timer = None
+        if self._keep_prompt is not None:
+            # The prompt goes with the wait: it stayed up to 4 s after the answer, saying
+            # "Press 0-9" while a digit set the brush size. Removed as Textual does when a
+            # notification is clicked; called later, so after the prompt's own Notify message.
+            self.app.call_later(self.app._unnotify, self._keep_prompt)
+            self._keep_prompt = None
 
     def on_key(self, event: events.Key) -> None:
         """After `t`, a digit key keeps the drawing as that digit; any other key cancels."""
@@ -667,7 +677,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         try:
             drawings = add_drawings([pixels], [digit], [guess])
         except ModelError as exc:
-            self.notify(escape(str(exc)), title="Not kept", severity="error", timeout=10)
+            self.notify(shown_in_markup(exc), title="Not kept", severity="error", timeout=10)
             return
         self.action_clear()
         self.notify(f"Kept as {digit}: you have {drawings.counts()[digit]} of {digit} "

@@ -37,6 +37,7 @@ from tui.errors import one_line_error, out_of_memory
 from tui.messages import ModelSaved, RunToSave, TrainDone, TrainProgress
 from tui.screens.dataset import DatasetScreen
 from tui.widgets.dataset_panel import DatasetPanel
+from tui.widgets.outside import shown
 from tui.widgets.train_form import TrainForm
 from tui.widgets.train_progress import TrainProgressView, clock
 
@@ -128,14 +129,14 @@ class TrainScreen(DatasetScreen):
 
     def _status(self, text: str) -> None:
         """The one-line status next to the buttons (plain text: never parsed as markup)."""
-        self.query_one("#run-status", Static).update(Content(text))
+        self.query_one("#run-status", Static).update(Content(shown(text)))
 
     def _outcome(self, text: str, error: bool = False) -> None:
         """The result of the last run (in the error colour for a failure).
 
         Plain text, never parsed as markup: it carries paths and error messages."""
         outcome = self.query_one("#outcome", Static)
-        outcome.update(Content(text))
+        outcome.update(Content(shown(text)))
         outcome.set_class(error, "-error")
 
     def allows(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -218,8 +219,8 @@ class TrainScreen(DatasetScreen):
 
         def on_progress(event: ProgressEvent) -> None:
             """From the loop: pass on the throttled events as messages."""
-            for shown in throttle.feed(event):
-                self.post_message(TrainProgress(shown))
+            for passed in throttle.feed(event):
+                self.post_message(TrainProgress(passed))
 
         done = TrainDone()
         try:
@@ -335,5 +336,5 @@ class TrainScreen(DatasetScreen):
                           f"{one_line_error(exc) or exc}", error=True)
             return
         self._outcome(f"'{self.saved_name}' is now the active model (Paint uses it).")
-        self.notify(f"Active model: {self.saved_name}", timeout=3)
+        self.notify(shown(f"Active model: {self.saved_name}"), timeout=3, markup=False)
 

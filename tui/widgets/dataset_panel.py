@@ -21,6 +21,7 @@ from mnist.download import DownloadCancelled, download
 from mnist.errors import MnistError
 from mnist.files import FILES
 from tui.messages import DownloadDone, DownloadUpdate
+from tui.widgets.outside import shown
 
 OFFLINE_HINT = (
     "Offline? Put the four files in a folder and start digits with MNIST_DIR=/that/folder "
@@ -73,17 +74,19 @@ class DatasetPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         """The message, the hint, the button and bar, the status and error lines."""
-        yield Static(id="dataset-error")
+        # The reasons name folders and files (and a download's error, its mirror): outside text.
+        yield Static(id="dataset-error", markup=False)
         yield Static(OFFLINE_HINT, id="dataset-hint")
         with Horizontal():
             yield Button("Download MNIST (d)", id="download", compact=True, variant="primary")
             yield ProgressBar(total=4, show_eta=False, id="download-bar")
         yield Static(id="download-status")
-        yield Static(id="download-error")
+        yield Static(id="download-error", markup=False)
 
     def show_missing(self) -> None:
         """Fill in the app's reason (what is missing and where it looked)."""
-        self.query_one("#dataset-error", Static).update(self.app.dataset_error or "MNIST missing")
+        reason = self.app.dataset_error or "MNIST missing"
+        self.query_one("#dataset-error", Static).update(shown(reason))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """The Download button."""
@@ -145,7 +148,7 @@ class DatasetPanel(Vertical):
         if message.error or message.cancelled:
             self.last_error = message.error or "download cancelled"
             self.query_one("#download-status", Static).update("")
-            self.query_one("#download-error", Static).update(self.last_error)
+            self.query_one("#download-error", Static).update(shown(self.last_error))
             return
         self.query_one("#download-status", Static).update("Downloaded; loading…")
         self.app.retry_dataset()

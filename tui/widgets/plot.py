@@ -76,16 +76,19 @@ class Plot(Widget):
         high: float | None = None,
         empty: str = "",
         log: bool = False,
+        bounds: tuple[float, float] | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        """A plot with a border title, value format for the gutter, optional fixed range."""
+        """A plot with a border title, value format for the gutter, optional fixed range, and
+        optional bounds no value can pass (an accuracy lies in 0..1), which the axis keeps to."""
         super().__init__(id=id, classes=classes)
         self.border_title = title
         self.fmt = fmt
         self.low, self.high = low, high
         self.empty = empty
         self.log_scale = log
+        self.bounds = bounds
         self._values: list[float] = []
         self._cache: tuple[tuple[int, int, int], list[Strip]] | None = None
         self._version = 0
@@ -127,6 +130,8 @@ class Plot(Widget):
         if high <= low:
             pad = abs(high) * 0.05 or 0.5
             low, high = (low / 1.1, high * 1.1) if self.log_scale else (low - pad, high + pad)
+            if self.bounds is not None:  # the padding stays within what a value can be
+                low, high = max(low, self.bounds[0]), min(high, self.bounds[1])
         return low, high
 
     def _scale(self, value: float) -> float:

@@ -152,7 +152,8 @@ class TrainForm(VerticalScroll):
             with Horizontal(classes="field"):
                 yield Label(LABELS[name])
                 yield Input(compact=True, id=name, validators=[ConfigValidator(self, name)])
-            yield Static(id=f"{name}-error", classes="field-error")
+            # The reasons quote what was typed: plain text, never markup.
+            yield Static(id=f"{name}-error", classes="field-error", markup=False)
         with Horizontal(classes="field"):
             yield Label("Augment")
             yield Switch(id="augment")
@@ -163,7 +164,7 @@ class TrainForm(VerticalScroll):
         with Horizontal(classes="field"):
             yield Label("Save as")
             yield Input(compact=True, id="name", validators=[NameValidator()])
-        yield Static(id="name-error", classes="field-error")
+        yield Static(id="name-error", classes="field-error", markup=False)
 
     def on_mount(self) -> None:
         """Fill the fields from the starting preset."""

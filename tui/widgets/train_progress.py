@@ -88,7 +88,8 @@ class TrainProgressView(Vertical):
             yield ProgressBar(total=1, id="run-bar", show_eta=False)
         with Horizontal(id="curves"):
             yield Plot("loss", id="loss-plot", fmt="{:.2g}", log=True, empty="loss per step")
-            yield Plot("test accuracy", id="acc-plot", fmt="{:.1%}", empty="per epoch")
+            yield Plot("test accuracy", id="acc-plot", fmt="{:.1%}", empty="per epoch",
+                       bounds=(0.0, 1.0))
         yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
