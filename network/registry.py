@@ -232,6 +232,7 @@ def describe(name: str, path: Path, metadata: dict[str, Any]) -> ModelEntry:
     "conv 5x5x32 · pool · conv 5x5x64 · pool · dense 128 · 10")."""
     from network.convnet import describe_stack
     from network.model import is_layer_stack
+    from network.store import claimed_accuracy
 
     arch = metadata.get("architecture", {})
     if is_layer_stack(arch):
@@ -240,14 +241,13 @@ def describe(name: str, path: Path, metadata: dict[str, Any]) -> ModelEntry:
         sizes = arch.get("sizes") if isinstance(arch, dict) else None
         act = arch.get("activation", "") if isinstance(arch, dict) else ""
         shape = "-".join(str(n) for n in sizes) if isinstance(sizes, list) else "?"
-    accuracy = metadata.get("test_accuracy")
     return ModelEntry(
         name=name,
         path=path,
         shipped=is_shipped(name),
         preset=str(metadata.get("preset") or "")[:40],
         architecture=f"{shape} {act}".strip()[:80],
-        test_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
+        test_accuracy=claimed_accuracy(metadata),
         created=str(metadata.get("created") or "")[:19],
     )
 

@@ -40,7 +40,7 @@ from network.mlp import MLP
 from network.model import is_layer_stack
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model", "read_metadata",
-           "build_metadata", "shipped_model_path"]
+           "build_metadata", "claimed_accuracy", "shipped_model_path"]
 
 FORMAT = "digits-model"
 FORMAT_VERSION = 1
@@ -349,6 +349,20 @@ def load_model(path: str | os.PathLike[str]) -> MLP | ConvNet:
                          f"(activations up to {bound:.3g}; the limit is {MAX_ACTIVATION:g})")
     model.metadata = meta
     return model
+
+
+def claimed_accuracy(metadata: Any) -> float | None:
+    """The test accuracy a model's metadata records, as a float, or None when it records none
+    that is a finite real number (a string, a bool, NaN, or an integer too large for a float:
+    metadata is outside text, and strict JSON allows integers of thousands of digits)."""
+    value = metadata.get("test_accuracy") if isinstance(metadata, dict) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def is_model_file(path: str | os.PathLike[str]) -> bool:

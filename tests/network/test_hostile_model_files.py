@@ -174,7 +174,8 @@ def test_metadata_that_is_not_strict_json_is_damaged(value, tmp_path):
             reader(path)
 
 
-@pytest.mark.parametrize("claimed", [float("nan"), float("inf"), "97%", True, None])
+@pytest.mark.parametrize("claimed", [float("nan"), float("inf"), "97%", True, None, 10**400],
+                         ids=["nan", "inf", "text", "true", "none", "10**400"])
 def test_eval_json_claimed_accuracy_is_a_number_or_null(claimed):
     from tui.cli.evaluate import report
 

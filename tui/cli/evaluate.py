@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,10 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def report(path: str | Path, model: Model, evaluation: Evaluation) -> dict[str, Any]:
     """The JSON-ready report of an evaluation (the `--json` format)."""
     support = evaluation.confusion.sum(axis=1)
-    claimed = getattr(model, "metadata", {}).get("test_accuracy")
-    if not (isinstance(claimed, (int, float)) and not isinstance(claimed, bool)
-            and math.isfinite(claimed)):
-        claimed = None  # whatever else a model's metadata says is not an accuracy
+    from network.store import claimed_accuracy
+
+    claimed = claimed_accuracy(getattr(model, "metadata", {}))
     return {
         "model": str(path),
         "accuracy": evaluation.accuracy,
