@@ -27,6 +27,7 @@ import json
 import math
 import os
 import platform
+import reprlib
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,26 @@ def save_model(path: str | os.PathLike[str], model: MLP | ConvNet,
         raise
     except OSError as exc:
         raise ModelError(f"cannot save model to {path}: {exc.strerror or exc}") from None
+
+
+#: How outside values (from a model's metadata) are shown in an error line: a string of 100,000
+#: characters or a list of 200,000 sizes is shortened, so the line stays a line.
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 60
+_SHOWN.maxlist = _SHOWN.maxdict = 8
+MAX_REASON = 200
+"""Characters of a lower layer's reason kept in a ModelError line."""
+
+
+def _shown(value: Any) -> str:
+    """repr(value), shortened (see _SHOWN)."""
+    return _SHOWN.repr(value)
+
+
+def _reason(exc: Exception | str) -> str:
+    """str(exc), cut at MAX_REASON characters (it may quote metadata at any length)."""
+    text = str(exc)
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
 
 
 def _strict_number(text: str) -> float:
@@ -204,11 +225,11 @@ def _read_metadata(archive: _Archive) -> dict[str, Any]:
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ModelError(f"{where} has damaged metadata (not JSON)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelError(f"{where} is not a digits model (format {meta.get('format')!r})"
+        raise ModelError(f"{where} is not a digits model (format {_shown(meta.get('format'))})"
                          if isinstance(meta, dict) else f"{where} has damaged metadata")
     version = meta.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ModelError(f"{where} has damaged metadata (format version {version!r})")
+        raise ModelError(f"{where} has damaged metadata (format version {_shown(version)})")
     if version > FORMAT_VERSION:
         raise ModelError(f"{where} was written by a newer digits (model format {version}; this "
                          f"version reads up to {FORMAT_VERSION}): upgrade digits to load it")
@@ -220,7 +241,7 @@ def architecture_problem(sizes: Any) -> str:
     if not isinstance(sizes, (list, tuple)) or len(sizes) < 2 or not all(
         isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes
     ):
-        return f"damaged layer sizes ({sizes!r})"
+        return f"damaged layer sizes ({_shown(sizes)})"
     if len(sizes) > MAX_LAYERS:
         return f"{len(sizes)} layer sizes (the limit is {MAX_LAYERS})"
     if max(sizes) > MAX_WIDTH:
@@ -242,11 +263,11 @@ def _build(meta: dict[str, Any], where: str) -> MLP | ConvNet:
     if is_layer_stack(arch):
         problem = stack_problem(arch, MAX_PARAMS)
         if problem:
-            raise ModelError(f"{where} has a damaged or oversized layer stack: {problem}")
+            raise ModelError(f"{where} has a damaged or oversized layer stack: {_reason(problem)}")
         try:
             return ConvNet.from_architecture(arch, rng=0)
         except ModelError as exc:
-            raise ModelError(f"{where} has a damaged architecture: {exc}") from None
+            raise ModelError(f"{where} has a damaged architecture: {_reason(exc)}") from None
     sizes = arch.get("sizes") if isinstance(arch, dict) else None
     problem = architecture_problem(sizes)
     if problem:
@@ -257,7 +278,7 @@ def _build(meta: dict[str, Any], where: str) -> MLP | ConvNet:
     try:
         return MLP.from_architecture(arch, rng=0)
     except ModelError as exc:
-        raise ModelError(f"{where} has a damaged architecture: {exc}") from None
+        raise ModelError(f"{where} has a damaged architecture: {_reason(exc)}") from None
 
 
 def activation_bound(model: MLP | ConvNet) -> float:

@@ -174,6 +174,31 @@ def test_metadata_that_is_not_strict_json_is_damaged(value, tmp_path):
             reader(path)
 
 
+LONG = "A" * 100_000
+
+
+@pytest.mark.parametrize("change", [
+    {"format": LONG},
+    {"format_version": LONG},
+    {"architecture": {"sizes": [784, LONG, 10], "activation": "relu"}},
+    {"architecture": {"sizes": [784, 8, 10], "activation": LONG}},
+    {"architecture": {"sizes": [784, 8, 10], "activation": "relu", LONG: 1}},
+    {"architecture": {"sizes": [784, 8, 10], "activation": "relu", "init": LONG}},
+], ids=["format", "format_version", "sizes", "activation", "key", "init"])
+def test_metadata_quoted_in_an_error_is_shortened(change, tmp_path):
+    """An error quoting a 100,000-character metadata value stays a readable line."""
+    model = MLP((784, 8, 10), rng=0)
+    arrays = dict(model.named_arrays())
+    meta = {**build_metadata(model), **change}
+    arrays["metadata"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    path = tmp_path / "m.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ModelError) as caught:
+        load_model(path)
+    message = str(caught.value).replace(str(path), "")
+    assert len(message) < 300 and "AAAA" in message
+
+
 @pytest.mark.parametrize("claimed", [float("nan"), float("inf"), "97%", True, None, 10**400],
                          ids=["nan", "inf", "text", "true", "none", "10**400"])
 def test_eval_json_claimed_accuracy_is_a_number_or_null(claimed):
