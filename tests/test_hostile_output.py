@@ -243,3 +243,25 @@ def test_the_save_itself_checks_out_again(tmp_path, mnist_data):
                      mnist_data.test_labels[:20], checksums={}, command="test", out=target,
                      force=True)
     assert target.read_text() == "written while the model trained"
+
+
+# -- empty values -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--epochs", "1", "--out", ""], ["train", "--epochs", "1", "--name", ""],
+    ["teach", "--out", ""], ["eval", "--model", ""], ["predict", ""], ["predict", "--model=", "x"],
+    ["drawings", "export", ""], ["drawings", "import", ""], ["data", "download", "--dir", ""],
+    ["data", "verify", "--data-dir", ""], ["--model", ""], ["--data-dir", ""],
+], ids=lambda argv: " ".join(argv))
+def test_an_empty_path_or_name_is_refused_before_any_work(argv, tmp_path, capsys, monkeypatch):
+    """'' meant the current folder (`--out ''` trained, then could not save over '.'; `drawings
+    export ''` wrote into it) or the default name: now one line, exit 2, nothing done."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path / "empty"))
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "must not be empty" in err and "--help" in err
+    assert list(tmp_path.iterdir()) == []

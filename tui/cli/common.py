@@ -13,8 +13,23 @@ from typing import NoReturn
 DISTRIBUTION = "digits-tui"
 
 
+def not_empty(text: str) -> str:
+    """argparse type of every text option and argument: an empty string is refused (as a path
+    it would mean the current folder, as a name the default: `--out ''` trained for minutes
+    and only then failed to save)."""
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line (no usage dump) and exit with status 2."""
+    """An ArgumentParser whose errors are one line (no usage dump) and exit with status 2, and
+    whose text options and arguments refuse an empty value (`not_empty`)."""
+
+    def add_argument(self, *args, **kwargs):  # noqa: D102 - see the class docstring
+        if kwargs.get("action") is None and kwargs.get("type") is None:
+            kwargs["type"] = not_empty
+        return super().add_argument(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Print `digits ...: error: message (see --help)` and exit 2."""
