@@ -82,6 +82,14 @@ def test_the_page_has_its_title_and_only_local_resources(serve):
     assert status == 200
 
 
+def test_a_font_size_the_page_cannot_show_is_clamped(serve):
+    """?fontsize=0 or 1 left the page at "starting..." for ever; 400 made a 2x1 terminal."""
+    served = serve("--port", "0")
+    for asked, given in [("0", 6), ("1", 6), ("-5", 6), ("12", 12), ("400", 64), ("x", 16)]:
+        status, page = _fetch(f"{served.url}?fontsize={asked}")
+        assert status == 200 and f'data-font-size="{given}"' in page, asked
+
+
 def test_other_host_names_and_other_sites_websockets_are_refused(serve):
     served = serve("--port", "0")
     port = served.url.rsplit(":", 1)[1].strip("/")
