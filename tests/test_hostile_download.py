@@ -191,3 +191,15 @@ def test_a_target_folder_that_is_not_a_folder_is_named(kind, capsys, tmp_path, m
     assert f"cannot download into {target}: " in err and "not a folder" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == (
         [] if kind == "/dev/null" else ["file"] if kind == "under a file" else ["target"])
+
+
+def test_mirrors_failing_before_any_byte_leave_stderr_one_line(capsys):
+    """The progress display started on the first mirror's failure and, with no file begun,
+    left an empty line above the error line."""
+    from mnist.download import DownloadProgress
+    from tui.cli.common import download_progress
+
+    with download_progress() as report:
+        for mirror in ("http://127.0.0.1:9/", "https://mirror.invalid/"):
+            report(DownloadProgress(TRAIN_LABELS.gz_name, "failed", mirror=mirror, error="no"))
+    assert capsys.readouterr().err == ""

@@ -167,8 +167,8 @@ class download_progress:  # noqa: N801 - used as a context manager, named like o
 
     def on_progress(self, event) -> None:
         """Turn one DownloadProgress event into bar updates and messages."""
-        if event.state == "present":
-            return
+        if event.state == "present" or (self.progress is None and event.state != "start"):
+            return  # a mirror that failed before sending anything: no empty display left behind
         if self.progress is None:
             self._start()
         progress, task = self.progress, self.tasks.get(event.file)
