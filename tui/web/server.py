@@ -13,6 +13,7 @@
   own), and a server bound to a loopback address answers only to loopback host names, so a web
   page elsewhere cannot reach the app through the browser (DNS rebinding);
 * a terminal size and a font size asked for by the browser are clamped to sane ranges;
+* when an app's process ends, however it ends, its tab is told the session ended;
 * on Linux, an app process is sent SIGTERM when the server dies (even by SIGKILL, which the
   server cannot clean up after), so no app outlives the server that started it.
 
@@ -122,6 +123,17 @@ class AppProcess(AppService):
         assert process.stdin is not None
         self._stdin = process.stdin
         return process
+
+    async def run(self) -> None:
+        """Relay the app's output to its tab until the app's process ends, then close the tab's
+        connection, so the page says "Session ended" (with Restart). An app that could not
+        start (its model file damaged or removed since the server started) ends without the
+        exit message a quitting app sends, which left the page at "starting..." for ever."""
+        try:
+            await super().run()
+        finally:
+            with contextlib.suppress(Exception):  # the connection may be gone already
+                await self.remote_close()
 
     async def start(self, width: int, height: int) -> None:
         """Start the app on a terminal of (clamped) `width` x `height`."""

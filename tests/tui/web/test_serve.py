@@ -146,6 +146,31 @@ def test_each_tab_gets_its_own_app_and_ctrl_c_leaves_no_process(serve, tmp_path,
     assert "Traceback" not in served.process.stderr.read()
 
 
+def test_an_app_that_cannot_start_ends_its_tab(serve, tmp_path):
+    """The model file damaged after the server checked it: the tab's app exits at once, and the
+    tab is told (the page then says "Session ended"); it was left at "starting..." for ever."""
+    import shutil
+
+    from network.store import shipped_model_path
+
+    model = tmp_path / "model.npz"
+    shutil.copyfile(shipped_model_path().with_name("conv.npz"), model)
+    served = serve("--port", "0", "--model", str(model))
+    model.write_text("no longer a model\n")
+
+    async def open_tab() -> aiohttp.WSMessage:
+        async with aiohttp.ClientSession() as session:
+            url = f"{served.origin.replace('http', 'ws', 1)}/ws?width=100&height=30"
+            async with session.ws_connect(url) as websocket:
+                while True:
+                    message = await asyncio.wait_for(websocket.receive(), 60)
+                    if message.type not in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+                        return message
+
+    assert asyncio.run(open_tab()).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    wait_until(lambda: not children(served.process.pid), 15, "the app's exit")
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal: Linux")
 def test_an_app_does_not_outlive_a_killed_server(serve, mnist_dir):
     served = serve("--port", "0", "--data-dir", str(mnist_dir))
