@@ -70,6 +70,24 @@ def version_report() -> str:
     return "\n".join(lines)
 
 
+def stdout_console(**options):
+    """A rich Console on stdout that ends the command as `print` does when the reader of a pipe
+    goes away (`digits eval | head`): main() takes the BrokenPipeError to exit 0 (rich's own
+    answer was exit 1, so `set -o pipefail` scripts failed on `digits eval` but not on
+    `digits predict`)."""
+    import os
+
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to say
+            raise BrokenPipeError
+
+    return PipeConsole(**options)
+
+
 def load_model_for_cli(path: str | None):
     """The model a command works on: `path` if given, else the active one, else the shipped.
 

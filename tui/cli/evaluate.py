@@ -69,13 +69,13 @@ def report(path: str | Path, model: Model, evaluation: Evaluation) -> dict[str, 
 
 def _print_tables(data: dict[str, Any]) -> None:
     """The human-readable report: accuracy, confusion matrix, per-digit metrics."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     from mnist.fileio import printable
+    from tui.cli.common import stdout_console
 
-    console = Console()
+    console = stdout_console()
     console.print(f"Model: {escape(printable(data['model']))}")
     claimed = data["claimed_accuracy"]
     note = f" (its metadata says {claimed:.2%})" if isinstance(claimed, (int, float)) else ""
