@@ -265,3 +265,20 @@ def test_an_empty_path_or_name_is_refused_before_any_work(argv, tmp_path, capsys
     assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1, err
     assert "must not be empty" in err and "--help" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["train", "--epochs", "1"], ["teach"]])
+def test_a_models_folder_that_cannot_take_the_model_is_refused_before_any_work(command, capsys,
+                                                                               tmp_path):
+    """The models folder under a file: `digits train` said so only after its whole run."""
+    from network.registry import models_dir
+
+    models_dir().parent.parent.mkdir(parents=True, exist_ok=True)
+    models_dir().parent.write_text("not a folder\n")
+    os.environ["MNIST_DIR"] = str(tmp_path / "empty")  # training would fail on this first
+    try:
+        status, _, err = run_cli(capsys, *command)
+    finally:
+        del os.environ["MNIST_DIR"]
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"cannot save into the models folder {models_dir()} (Not a directory)" in err

@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         name_of,
         save_new,
         set_active,
+        writable_models_dir,
     )
     from network.store import check_model_output, save_model
     from network.teach import TeachConfig, taught_metadata, teach
@@ -106,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--out {out}: that is the model being taught; it is never "
                              "overwritten (choose another file)")
         check_model_output(out, force=args.force)
+    else:
+        writable_models_dir()
     drawings = load_drawings()
     if len(drawings) == 0:
         raise UsageError("no drawings kept yet: keep some on the Paint screen (enter, or t and "
