@@ -28,6 +28,7 @@ import math
 import os
 import platform
 import reprlib
+import struct
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from mnist.fileio import FileRefused, NameTaken, atomic_write, check_output, open_regular
-from network.convnet import ConvNet, stack_problem
+from network.convnet import MAX_STACK, ConvNet, stack_problem
 from network.errors import ModelError
 from network.mlp import MLP
 from network.model import is_layer_stack
@@ -54,6 +55,8 @@ MAX_LAYERS = 10  # sizes listed in the architecture: input, up to 8 hidden, outp
 MAX_PARAMS = 64 * 1024 * 1024  # weights and biases: 256 MB of float32
 MAX_METADATA = 16 * 1024 * 1024  # bytes of JSON
 MAX_FILE_BYTES = 4 * MAX_PARAMS + MAX_METADATA + (1 << 20)  # the .npz on disk, and unpacked
+MAX_MEMBERS = 2 * max(MAX_LAYERS, MAX_STACK) + 1  # weights and biases per layer, and metadata
+MAX_ZIP_DIRECTORY = 64 * 1024  # the zip's directory: a model's members take under 200 bytes each
 #: No activation inside the network may be able to exceed this (float32's largest is 3.4e38):
 #: checked from the weights, so no input can make the network's outputs overflow to inf or NaN.
 MAX_ACTIVATION = 1e30
@@ -143,6 +146,20 @@ def loads_strict(text: str | bytes) -> Any:
     return json.loads(text, parse_constant=_no_constant, parse_float=_strict_number)
 
 
+def _zip_directory(file: Any) -> tuple[int, int] | None:
+    """(members, bytes) of the central directory a zip's end record declares, read before
+    `zipfile.ZipFile` parses that directory and builds an object per member (a 270 MB zip of 3
+    million empty members took 48 s and 1.5 GB to open); None when the record cannot be read
+    here (ZipFile then says what is wrong)."""
+    try:
+        end = zipfile._EndRecData(file)  # noqa: SLF001 - the stdlib's own end-record reader
+    except (AttributeError, OSError, ValueError, struct.error):
+        return None
+    if end is None:
+        return None
+    return int(end[zipfile._ECD_ENTRIES_TOTAL]), int(end[zipfile._ECD_SIZE])  # noqa: SLF001
+
+
 class _Archive:
     """A model file opened once, warily: a regular file, a zip, members read header-first."""
 
@@ -159,6 +176,11 @@ class _Archive:
         try:
             if os.fstat(self.file.fileno()).st_size == 0:
                 raise ModelError(f"{where} is empty")
+            members, directory = _zip_directory(self.file) or (0, 0)
+            if members > MAX_MEMBERS or directory > MAX_ZIP_DIRECTORY:  # zipfile reads it all
+                raise ModelError(f"{where} is not a digits model (its zip declares {members:,} "
+                                 f"members in {directory:,} bytes; a model has at most "
+                                 f"{MAX_MEMBERS} members, in {MAX_ZIP_DIRECTORY:,} bytes)")
             try:
                 self.zip = zipfile.ZipFile(self.file)
             except zipfile.BadZipFile:
