@@ -186,7 +186,13 @@ def download_file(
     """
     report = on_progress or (lambda event: None)
     pace = pace or Pace(timeout=timeout)
-    target_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file, a device, a FIFO, a dangling or looping link
+        raise MnistError(f"cannot download into {target_dir}: it is not a folder") from None
+    except NotADirectoryError:
+        raise MnistError(f"cannot download into {target_dir}: part of that path is a file, "
+                         "not a folder") from None
     for name in (spec.gz_name, spec.name):  # a FIFO, device or folder there is not ours
         try:
             check_output(target_dir / name, is_ours=lambda _: True, force=True, what="data file")

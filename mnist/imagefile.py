@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -57,13 +58,14 @@ def _check_file(path: str | os.PathLike[str]) -> int:
     """
     p = Path(path)
     try:
-        if p.is_dir():
-            raise MnistError(f"{p}: is a directory, not an image file")
-        if not p.exists():
-            raise MnistError(f"{p}: no such file")
-        return p.stat().st_size
+        info = p.stat()  # not is_dir() / exists(): they say False for a loop of links
+    except (FileNotFoundError, NotADirectoryError):
+        raise MnistError(f"{p}: no such file") from None
     except OSError as exc:
-        raise MnistError(f"{p}: cannot read the file ({exc.strerror or exc})") from exc
+        raise MnistError(f"{p}: cannot read the file ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise MnistError(f"{p}: is a directory, not an image file")
+    return info.st_size
 
 
 def _open(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> IO[bytes]:

@@ -140,6 +140,15 @@ def _recover(folder: Path) -> str:
             f"export DIR` comes back with `digits drawings import DIR`")
 
 
+def _read_json(path: Path) -> Any:
+    """A JSON file of the store or of an export: a regular file of at most _MAX_INDEX_BYTES
+    (else FileRefused: a FIFO would block, /dev/zero never end), in UTF-8; ValueError or
+    RecursionError when it is not JSON."""
+    from mnist.fileio import read_limited
+
+    return json.loads(read_limited(path, _MAX_INDEX_BYTES).decode("utf-8"))
+
+
 def as_canvas(image: np.ndarray) -> np.ndarray:
     """A drawing's pixels as kept: (28, 28) uint8 from (28, 28) 0..255 values (rounded, clipped).
 
@@ -204,12 +213,12 @@ def load_drawings(folder: Path | None = None) -> DrawingSet:
     folder = drawings_dir() if folder is None else Path(folder)
     path = folder / INDEX
     why = _recover(folder)
-    from mnist.fileio import FileRefused, read_limited
+    from mnist.fileio import FileRefused
 
     try:
         if not os.path.lexists(path):
             return DrawingSet()
-        index = json.loads(read_limited(path, _MAX_INDEX_BYTES).decode("utf-8"))
+        index = _read_json(path)
     except FileRefused as exc:
         raise DrawingsError(f"{path}: {exc}; not a drawings index; {why}") from None
     except OSError as exc:
@@ -389,10 +398,9 @@ def export_drawings(target: Path, folder: Path | None = None) -> int:
         """True for a file an earlier export wrote (so it may be replaced)."""
         try:
             if path.name == EXPORT_INDEX:
-                return json.loads(path.read_text(encoding="utf-8")).get("format") == \
-                    FORMAT + "-export"
+                return _read_json(path).get("format") == FORMAT + "-export"
             return read_idx(path).array.dtype == np.uint8
-        except (OSError, ValueError, AttributeError, MnistError):
+        except (OSError, ValueError, RecursionError, AttributeError, MnistError):
             return False
 
     target = Path(target)
@@ -437,11 +445,11 @@ def import_drawings(source: Path, folder: Path | None = None) -> int:
                             f"and N labels 0..9, got {images.shape} and {labels.shape}")
     guesses: list[int | None] = [None] * n
     try:
-        exported = json.loads((source / EXPORT_INDEX).read_text(encoding="utf-8"))
+        exported = _read_json(source / EXPORT_INDEX)
         records = _records(exported.get("drawings"), str(source / EXPORT_INDEX))
         if len(records) == n:
             guesses = [r.guess for r in records]
-    except (OSError, ValueError, AttributeError, DrawingsError):
+    except (OSError, ValueError, RecursionError, AttributeError, DrawingsError):
         pass  # the records are optional: the IDX files are the drawings
     if n == 0:
         return 0

@@ -35,6 +35,24 @@ def models_dir() -> Path:
     return platformdirs.user_data_path(APP_NAME) / "models"
 
 
+def writable_models_dir() -> Path:
+    """The models folder, made if needed, once a temporary file could be created in it; else
+    ModelError saying why. `digits train` and `digits teach` ask before their run, so a folder
+    that cannot take the model (under a file, read-only, not ours) is reported before minutes
+    of training, not after them."""
+    import tempfile
+
+    folder = models_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ModelError(f"cannot save into the models folder {folder} "
+                         f"({exc.strerror or exc})") from None
+    return folder
+
+
 def settings_path() -> Path:
     """The settings file in the user config directory."""
     return platformdirs.user_config_path(APP_NAME) / "settings.json"
@@ -232,6 +250,7 @@ def describe(name: str, path: Path, metadata: dict[str, Any]) -> ModelEntry:
     "conv 5x5x32 · pool · conv 5x5x64 · pool · dense 128 · 10")."""
     from network.convnet import describe_stack
     from network.model import is_layer_stack
+    from network.store import claimed_accuracy
 
     arch = metadata.get("architecture", {})
     if is_layer_stack(arch):
@@ -240,14 +259,13 @@ def describe(name: str, path: Path, metadata: dict[str, Any]) -> ModelEntry:
         sizes = arch.get("sizes") if isinstance(arch, dict) else None
         act = arch.get("activation", "") if isinstance(arch, dict) else ""
         shape = "-".join(str(n) for n in sizes) if isinstance(sizes, list) else "?"
-    accuracy = metadata.get("test_accuracy")
     return ModelEntry(
         name=name,
         path=path,
         shipped=is_shipped(name),
         preset=str(metadata.get("preset") or "")[:40],
         architecture=f"{shape} {act}".strip()[:80],
-        test_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
+        test_accuracy=claimed_accuracy(metadata),
         created=str(metadata.get("created") or "")[:19],
     )
 
@@ -286,7 +304,7 @@ def save_new(model: Any, metadata: dict[str, Any], name: str, *, unique: bool = 
     from network.store import save_model
 
     base = check_name(name)
-    models_dir().mkdir(parents=True, exist_ok=True)
+    writable_models_dir()
     candidate, n = base, 1
     while True:
         try:

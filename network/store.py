@@ -27,6 +27,8 @@ import json
 import math
 import os
 import platform
+import reprlib
+import struct
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -34,13 +36,13 @@ from typing import Any
 import numpy as np
 
 from mnist.fileio import FileRefused, NameTaken, atomic_write, check_output, open_regular
-from network.convnet import ConvNet, stack_problem
+from network.convnet import MAX_STACK, ConvNet, stack_problem
 from network.errors import ModelError
 from network.mlp import MLP
 from network.model import is_layer_stack
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model", "read_metadata",
-           "build_metadata", "shipped_model_path"]
+           "build_metadata", "claimed_accuracy", "shipped_model_path"]
 
 FORMAT = "digits-model"
 FORMAT_VERSION = 1
@@ -53,6 +55,8 @@ MAX_LAYERS = 10  # sizes listed in the architecture: input, up to 8 hidden, outp
 MAX_PARAMS = 64 * 1024 * 1024  # weights and biases: 256 MB of float32
 MAX_METADATA = 16 * 1024 * 1024  # bytes of JSON
 MAX_FILE_BYTES = 4 * MAX_PARAMS + MAX_METADATA + (1 << 20)  # the .npz on disk, and unpacked
+MAX_MEMBERS = 2 * max(MAX_LAYERS, MAX_STACK) + 1  # weights and biases per layer, and metadata
+MAX_ZIP_DIRECTORY = 64 * 1024  # the zip's directory: a model's members take under 200 bytes each
 #: No activation inside the network may be able to exceed this (float32's largest is 3.4e38):
 #: checked from the weights, so no input can make the network's outputs overflow to inf or NaN.
 MAX_ACTIVATION = 1e30
@@ -101,6 +105,26 @@ def save_model(path: str | os.PathLike[str], model: MLP | ConvNet,
         raise ModelError(f"cannot save model to {path}: {exc.strerror or exc}") from None
 
 
+#: How outside values (from a model's metadata) are shown in an error line: a string of 100,000
+#: characters or a list of 200,000 sizes is shortened, so the line stays a line.
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 60
+_SHOWN.maxlist = _SHOWN.maxdict = 8
+MAX_REASON = 200
+"""Characters of a lower layer's reason kept in a ModelError line."""
+
+
+def _shown(value: Any) -> str:
+    """repr(value), shortened (see _SHOWN)."""
+    return _SHOWN.repr(value)
+
+
+def _reason(exc: Exception | str) -> str:
+    """str(exc), cut at MAX_REASON characters (it may quote metadata at any length)."""
+    text = str(exc)
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
+
+
 def _strict_number(text: str) -> float:
     """json.loads' float parser: a finite float, else ValueError (1e400 would be inf)."""
     value = float(text)
@@ -122,6 +146,20 @@ def loads_strict(text: str | bytes) -> Any:
     return json.loads(text, parse_constant=_no_constant, parse_float=_strict_number)
 
 
+def _zip_directory(file: Any) -> tuple[int, int] | None:
+    """(members, bytes) of the central directory a zip's end record declares, read before
+    `zipfile.ZipFile` parses that directory and builds an object per member (a 270 MB zip of 3
+    million empty members took 48 s and 1.5 GB to open); None when the record cannot be read
+    here (ZipFile then says what is wrong)."""
+    try:
+        end = zipfile._EndRecData(file)  # noqa: SLF001 - the stdlib's own end-record reader
+    except (AttributeError, OSError, ValueError, struct.error):
+        return None
+    if end is None:
+        return None
+    return int(end[zipfile._ECD_ENTRIES_TOTAL]), int(end[zipfile._ECD_SIZE])  # noqa: SLF001
+
+
 class _Archive:
     """A model file opened once, warily: a regular file, a zip, members read header-first."""
 
@@ -138,6 +176,11 @@ class _Archive:
         try:
             if os.fstat(self.file.fileno()).st_size == 0:
                 raise ModelError(f"{where} is empty")
+            members, directory = _zip_directory(self.file) or (0, 0)
+            if members > MAX_MEMBERS or directory > MAX_ZIP_DIRECTORY:  # zipfile reads it all
+                raise ModelError(f"{where} is not a digits model (its zip declares {members:,} "
+                                 f"members in {directory:,} bytes; a model has at most "
+                                 f"{MAX_MEMBERS} members, in {MAX_ZIP_DIRECTORY:,} bytes)")
             try:
                 self.zip = zipfile.ZipFile(self.file)
             except zipfile.BadZipFile:
@@ -204,11 +247,11 @@ def _read_metadata(archive: _Archive) -> dict[str, Any]:
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ModelError(f"{where} has damaged metadata (not JSON)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelError(f"{where} is not a digits model (format {meta.get('format')!r})"
+        raise ModelError(f"{where} is not a digits model (format {_shown(meta.get('format'))})"
                          if isinstance(meta, dict) else f"{where} has damaged metadata")
     version = meta.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ModelError(f"{where} has damaged metadata (format version {version!r})")
+        raise ModelError(f"{where} has damaged metadata (format version {_shown(version)})")
     if version > FORMAT_VERSION:
         raise ModelError(f"{where} was written by a newer digits (model format {version}; this "
                          f"version reads up to {FORMAT_VERSION}): upgrade digits to load it")
@@ -220,7 +263,7 @@ def architecture_problem(sizes: Any) -> str:
     if not isinstance(sizes, (list, tuple)) or len(sizes) < 2 or not all(
         isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes
     ):
-        return f"damaged layer sizes ({sizes!r})"
+        return f"damaged layer sizes ({_shown(sizes)})"
     if len(sizes) > MAX_LAYERS:
         return f"{len(sizes)} layer sizes (the limit is {MAX_LAYERS})"
     if max(sizes) > MAX_WIDTH:
@@ -242,11 +285,11 @@ def _build(meta: dict[str, Any], where: str) -> MLP | ConvNet:
     if is_layer_stack(arch):
         problem = stack_problem(arch, MAX_PARAMS)
         if problem:
-            raise ModelError(f"{where} has a damaged or oversized layer stack: {problem}")
+            raise ModelError(f"{where} has a damaged or oversized layer stack: {_reason(problem)}")
         try:
             return ConvNet.from_architecture(arch, rng=0)
         except ModelError as exc:
-            raise ModelError(f"{where} has a damaged architecture: {exc}") from None
+            raise ModelError(f"{where} has a damaged architecture: {_reason(exc)}") from None
     sizes = arch.get("sizes") if isinstance(arch, dict) else None
     problem = architecture_problem(sizes)
     if problem:
@@ -257,7 +300,7 @@ def _build(meta: dict[str, Any], where: str) -> MLP | ConvNet:
     try:
         return MLP.from_architecture(arch, rng=0)
     except ModelError as exc:
-        raise ModelError(f"{where} has a damaged architecture: {exc}") from None
+        raise ModelError(f"{where} has a damaged architecture: {_reason(exc)}") from None
 
 
 def activation_bound(model: MLP | ConvNet) -> float:
@@ -349,6 +392,20 @@ def load_model(path: str | os.PathLike[str]) -> MLP | ConvNet:
                          f"(activations up to {bound:.3g}; the limit is {MAX_ACTIVATION:g})")
     model.metadata = meta
     return model
+
+
+def claimed_accuracy(metadata: Any) -> float | None:
+    """The test accuracy a model's metadata records, as a float, or None when it records none
+    that is a finite real number (a string, a bool, NaN, or an integer too large for a float:
+    metadata is outside text, and strict JSON allows integers of thousands of digits)."""
+    value = metadata.get("test_accuracy") if isinstance(metadata, dict) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def is_model_file(path: str | os.PathLike[str]) -> bool:

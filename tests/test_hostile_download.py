@@ -165,3 +165,41 @@ def test_a_download_never_replaces_a_special_file(kind, slow, tmp_path):
     with pytest.raises(MnistError, match="refusing to replace it"):
         download_file(TRAIN_LABELS, tmp_path, bases=[f"{slow.url}/good/"])
     assert os.path.lexists(where) and not where.is_file()
+
+
+@pytest.mark.parametrize("kind", ["text file", "fifo", "/dev/null", "dangling link",
+                                  "under a file"])
+def test_a_target_folder_that_is_not_a_folder_is_named(kind, capsys, tmp_path, monkeypatch):
+    """`data download --dir /dev/null` said "/dev/null: File exists"; now it says why, and
+    nothing is fetched (no mirror is reachable here) or changed."""
+    monkeypatch.setenv(MIRRORS_ENV, "http://127.0.0.1:9/")
+    target = tmp_path / "target"
+    if kind == "text file":
+        target.write_text("mine\n")
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "/dev/null":
+        target = Path("/dev/null")
+    elif kind == "dangling link":
+        target.symlink_to(tmp_path / "nowhere")
+    else:
+        (tmp_path / "file").write_text("mine\n")
+        target = tmp_path / "file" / "sub"
+    assert main(["data", "download", "--dir", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"cannot download into {target}: " in err and "not a folder" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == (
+        [] if kind == "/dev/null" else ["file"] if kind == "under a file" else ["target"])
+
+
+def test_mirrors_failing_before_any_byte_leave_stderr_one_line(capsys):
+    """The progress display started on the first mirror's failure and, with no file begun,
+    left an empty line above the error line."""
+    from mnist.download import DownloadProgress
+    from tui.cli.common import download_progress
+
+    with download_progress() as report:
+        for mirror in ("http://127.0.0.1:9/", "https://mirror.invalid/"):
+            report(DownloadProgress(TRAIN_LABELS.gz_name, "failed", mirror=mirror, error="no"))
+    assert capsys.readouterr().err == ""

@@ -224,3 +224,27 @@ def test_a_large_stack_is_recognized_with_flat_memory(tmp_path, capsys):
 
     small, large = peak_for(500), peak_for(5_000)
     assert large - small < 3 * 2**20, f"{small / 2**20:.1f} MB, then {large / 2**20:.1f} MB"
+
+
+def test_drawings_add_keeps_no_image_larger_than_a_canvas(tmp_path, capsys):
+    """`drawings add` held every image at its full size (float32) until the end: 64-megapixel
+    files took 256 MB each. Each is fitted into the 28x28 canvas it is kept as when read."""
+    image = np.zeros((300, 300), np.uint8)
+    image[40:260, 130:170] = 255
+    paths = []
+    for k in range(60):
+        paths.append(tmp_path / f"one{k}.npy")
+        np.save(paths[-1], image)
+
+    def peak_for(count: int) -> int:
+        tracemalloc.start()
+        try:
+            status = main(["drawings", "add", "--label", "1", *map(str, paths[:count])])
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert status == 0 and f"Kept {count} drawings" in capsys.readouterr().out
+        return peak
+
+    small, large = peak_for(10), peak_for(60)  # 50 more images: 18 MB more when kept whole
+    assert large - small < 3 * 2**20, f"{small / 2**20:.1f} MB, then {large / 2**20:.1f} MB"

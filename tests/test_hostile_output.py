@@ -243,3 +243,42 @@ def test_the_save_itself_checks_out_again(tmp_path, mnist_data):
                      mnist_data.test_labels[:20], checksums={}, command="test", out=target,
                      force=True)
     assert target.read_text() == "written while the model trained"
+
+
+# -- empty values -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--epochs", "1", "--out", ""], ["train", "--epochs", "1", "--name", ""],
+    ["teach", "--out", ""], ["eval", "--model", ""], ["predict", ""], ["predict", "--model=", "x"],
+    ["drawings", "export", ""], ["drawings", "import", ""], ["data", "download", "--dir", ""],
+    ["data", "verify", "--data-dir", ""], ["--model", ""], ["--data-dir", ""],
+], ids=lambda argv: " ".join(argv))
+def test_an_empty_path_or_name_is_refused_before_any_work(argv, tmp_path, capsys, monkeypatch):
+    """'' meant the current folder (`--out ''` trained, then could not save over '.'; `drawings
+    export ''` wrote into it) or the default name: now one line, exit 2, nothing done."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path / "empty"))
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "must not be empty" in err and "--help" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["train", "--epochs", "1"], ["teach"]])
+def test_a_models_folder_that_cannot_take_the_model_is_refused_before_any_work(command, capsys,
+                                                                               tmp_path):
+    """The models folder under a file: `digits train` said so only after its whole run."""
+    from network.registry import models_dir
+
+    models_dir().parent.parent.mkdir(parents=True, exist_ok=True)
+    models_dir().parent.write_text("not a folder\n")
+    os.environ["MNIST_DIR"] = str(tmp_path / "empty")  # training would fail on this first
+    try:
+        status, _, err = run_cli(capsys, *command)
+    finally:
+        del os.environ["MNIST_DIR"]
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"cannot save into the models folder {models_dir()} (Not a directory)" in err

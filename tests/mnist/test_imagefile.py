@@ -230,6 +230,18 @@ def test_path_problems_raise_mnist_error(tmp_path: Path) -> None:
         _expect_error(tmp_path / name, "unsupported", ".pgm", ".npy", ".txt")
 
 
+def test_a_loop_of_links_is_not_called_missing(tmp_path: Path) -> None:
+    """A loop of symbolic links was reported as "no such file"; a dangling link is missing."""
+    (tmp_path / "a.pgm").symlink_to(tmp_path / "b.pgm")
+    (tmp_path / "b.pgm").symlink_to(tmp_path / "a.pgm")
+    message = _expect_error(tmp_path / "a.pgm", "cannot read", "symbolic links")
+    assert "no such file" not in message
+    (tmp_path / "gone.pgm").symlink_to(tmp_path / "nowhere.pgm")
+    _expect_error(tmp_path / "gone.pgm", "no such file")
+    (tmp_path / "file.txt").write_text("#\n")
+    _expect_error(tmp_path / "file.txt" / "x.txt", "no such file")
+
+
 # -- fuzzing: any bytes give images or MnistError, nothing else ---------------------------------
 @pytest.fixture(scope="module")
 def fuzz_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -23,6 +23,7 @@ from network.mlp import MLP
 from network.registry import path_for, save_new, settings_path
 from network.store import (
     MAX_LAYERS,
+    MAX_MEMBERS,
     MAX_PARAMS,
     MAX_WIDTH,
     build_metadata,
@@ -174,7 +175,66 @@ def test_metadata_that_is_not_strict_json_is_damaged(value, tmp_path):
             reader(path)
 
 
-@pytest.mark.parametrize("claimed", [float("nan"), float("inf"), "97%", True, None])
+def empty_members_zip(path: Path, names: list[bytes]) -> Path:
+    """A zip of empty stored members with these names (written by hand: fast for many)."""
+    local, central = bytearray(), bytearray()
+    for name in names:
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0, 0, 0, 0,
+                               len(name), 0, 0, 0, 0, 0, len(local)) + name
+        local += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, 0, 0, 0, len(name),
+                             0) + name
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(names), len(names), len(central),
+                      len(local), 0)
+    path.write_bytes(bytes(local + central + end))
+    return path
+
+
+@pytest.mark.parametrize("names", [
+    [b"m%05d.npy" % i for i in range(MAX_MEMBERS + 1)],
+    [b"%05d" % i + b"x" * 20_000 for i in range(4)],
+], ids=["members", "directory bytes"])
+def test_a_zip_directory_no_model_has_is_refused_before_it_is_parsed(names, tmp_path,
+                                                                    monkeypatch):
+    """3 million empty members (270 MB, under the size limit) took 48 s and 1.5 GB before the
+    error; the end record's counts are checked before zipfile parses the directory."""
+    path = empty_members_zip(tmp_path / "many.npz", names)
+
+    def never(*args, **kwargs):
+        raise AssertionError("zipfile parsed the directory")
+
+    monkeypatch.setattr(zipfile, "ZipFile", never)
+    for reader in (load_model, read_metadata):
+        with pytest.raises(ModelError, match="is not a digits model .its zip declares"):
+            reader(path)
+
+
+LONG = "A" * 100_000
+
+
+@pytest.mark.parametrize("change", [
+    {"format": LONG},
+    {"format_version": LONG},
+    {"architecture": {"sizes": [784, LONG, 10], "activation": "relu"}},
+    {"architecture": {"sizes": [784, 8, 10], "activation": LONG}},
+    {"architecture": {"sizes": [784, 8, 10], "activation": "relu", LONG: 1}},
+    {"architecture": {"sizes": [784, 8, 10], "activation": "relu", "init": LONG}},
+], ids=["format", "format_version", "sizes", "activation", "key", "init"])
+def test_metadata_quoted_in_an_error_is_shortened(change, tmp_path):
+    """An error quoting a 100,000-character metadata value stays a readable line."""
+    model = MLP((784, 8, 10), rng=0)
+    arrays = dict(model.named_arrays())
+    meta = {**build_metadata(model), **change}
+    arrays["metadata"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    path = tmp_path / "m.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ModelError) as caught:
+        load_model(path)
+    message = str(caught.value).replace(str(path), "")
+    assert len(message) < 300 and "AAAA" in message
+
+
+@pytest.mark.parametrize("claimed", [float("nan"), float("inf"), "97%", True, None, 10**400],
+                         ids=["nan", "inf", "text", "true", "none", "10**400"])
 def test_eval_json_claimed_accuracy_is_a_number_or_null(claimed):
     from tui.cli.evaluate import report
 

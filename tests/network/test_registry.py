@@ -107,6 +107,18 @@ def test_unreadable_model_is_listed_with_its_error(tiny):
     assert entry.error and "\n" not in entry.error
 
 
+@pytest.mark.parametrize("recorded", [10**400, True, "99%", [0.5]],
+                         ids=["10**400", "true", "text", "list"])
+def test_a_recorded_accuracy_that_is_no_float_is_listed_as_none(recorded):
+    """Strict JSON allows an integer of hundreds of digits: float() of it overflows, which
+    took the model list (the Models and Evaluate screens) down."""
+    model = MLP((784, 8, 10), rng=0)
+    save_new(model, build_metadata(model, test_accuracy=recorded), "odd")
+    save_new(model, build_metadata(model, test_accuracy=0.5), "plain")
+    accuracies = {e.name: e.test_accuracy for e in list_models()}
+    assert accuracies["odd"] is None and accuracies["plain"] == 0.5
+
+
 def test_settings_survive_a_crash_mid_write(monkeypatch):
     set_active(SHIPPED)
     before = settings_path().read_bytes()

@@ -62,9 +62,12 @@ def app_arguments(argv: Sequence[str]) -> argparse.Namespace | None:
     before the first frame). An error in the app's
     options (`--model` without a path) is reported as the full parser reports it.
     """
-    parser = common.Parser(prog="digits", add_help=False)
+    parser = common.Parser(prog="digits", add_help=False, exit_on_error=False)
     add_app_options(parser)
-    args, rest = parser.parse_known_args(argv)
+    try:
+        args, rest = parser.parse_known_args(argv)
+    except argparse.ArgumentError:  # e.g. `digits eval --model ''`: the full parser says it
+        return None
     return None if rest else args
 
 

@@ -13,8 +13,23 @@ from typing import NoReturn
 DISTRIBUTION = "digits-tui"
 
 
+def not_empty(text: str) -> str:
+    """argparse type of every text option and argument: an empty string is refused (as a path
+    it would mean the current folder, as a name the default: `--out ''` trained for minutes
+    and only then failed to save)."""
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line (no usage dump) and exit with status 2."""
+    """An ArgumentParser whose errors are one line (no usage dump) and exit with status 2, and
+    whose text options and arguments refuse an empty value (`not_empty`)."""
+
+    def add_argument(self, *args, **kwargs):  # noqa: D102 - see the class docstring
+        if kwargs.get("action") is None and kwargs.get("type") is None:
+            kwargs["type"] = not_empty
+        return super().add_argument(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Print `digits ...: error: message (see --help)` and exit 2."""
@@ -53,6 +68,24 @@ def version_report() -> str:
     )
     lines.append(f"  python {platform.python_version()}, {libs}")
     return "\n".join(lines)
+
+
+def stdout_console(**options):
+    """A rich Console on stdout that ends the command as `print` does when the reader of a pipe
+    goes away (`digits eval | head`): main() takes the BrokenPipeError to exit 0 (rich's own
+    answer was exit 1, so `set -o pipefail` scripts failed on `digits eval` but not on
+    `digits predict`)."""
+    import os
+
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to say
+            raise BrokenPipeError
+
+    return PipeConsole(**options)
 
 
 def load_model_for_cli(path: str | None):
@@ -152,8 +185,8 @@ class download_progress:  # noqa: N801 - used as a context manager, named like o
 
     def on_progress(self, event) -> None:
         """Turn one DownloadProgress event into bar updates and messages."""
-        if event.state == "present":
-            return
+        if event.state == "present" or (self.progress is None and event.state != "start"):
+            return  # a mirror that failed before sending anything: no empty display left behind
         if self.progress is None:
             self._start()
         progress, task = self.progress, self.tasks.get(event.file)

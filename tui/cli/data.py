@@ -92,12 +92,12 @@ def _verify_dir(found: dict[str, Path]) -> list[tuple[str, Path | None, str | No
 
 def run_status(args: argparse.Namespace) -> int:
     """Print each place looked at, in order, with each file's state; exit 0."""
-    from rich.console import Console
     from rich.table import Table
 
     from mnist.sources import ENV_VAR, candidates
+    from tui.cli.common import stdout_console
 
-    console = Console(soft_wrap=True)
+    console = stdout_console(soft_wrap=True)
     looked = candidates(args.data_dir)
     chosen = next((c for c in looked if c.complete), None)
     if args.data_dir is None and not os.environ.get(ENV_VAR):

@@ -72,7 +72,7 @@ def run_add(args: argparse.Namespace) -> int:
     from mnist.errors import MnistError
     from mnist.fileio import printable
     from mnist.imagefile import iter_images
-    from network.drawings import MAX_DRAWINGS, add_drawings
+    from network.drawings import MAX_DRAWINGS, add_drawings, as_canvas
     from network.errors import ModelError
     from network.recognize import read_drawing, recognize_proba
     from tui.cli.common import load_model_for_cli
@@ -92,8 +92,8 @@ def run_add(args: argparse.Namespace) -> int:
                     failures += 1
                 elif len(images) >= MAX_DRAWINGS:
                     raise MnistError(f"{shown}: more than {MAX_DRAWINGS:,} images; stopped")
-                else:
-                    images.append(image)
+                else:  # kept as the 28x28 canvas it is stored as, not at its full size
+                    images.append(as_canvas(image))
                     normalized.append(read)
                     sources.append(f"file {Path(shown).name}")
         except MnistError as exc:

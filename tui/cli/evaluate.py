@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,10 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def report(path: str | Path, model: Model, evaluation: Evaluation) -> dict[str, Any]:
     """The JSON-ready report of an evaluation (the `--json` format)."""
     support = evaluation.confusion.sum(axis=1)
-    claimed = getattr(model, "metadata", {}).get("test_accuracy")
-    if not (isinstance(claimed, (int, float)) and not isinstance(claimed, bool)
-            and math.isfinite(claimed)):
-        claimed = None  # whatever else a model's metadata says is not an accuracy
+    from network.store import claimed_accuracy
+
+    claimed = claimed_accuracy(getattr(model, "metadata", {}))
     return {
         "model": str(path),
         "accuracy": evaluation.accuracy,
@@ -71,13 +69,13 @@ def report(path: str | Path, model: Model, evaluation: Evaluation) -> dict[str, 
 
 def _print_tables(data: dict[str, Any]) -> None:
     """The human-readable report: accuracy, confusion matrix, per-digit metrics."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     from mnist.fileio import printable
+    from tui.cli.common import stdout_console
 
-    console = Console()
+    console = stdout_console()
     console.print(f"Model: {escape(printable(data['model']))}")
     claimed = data["claimed_accuracy"]
     note = f" (its metadata says {claimed:.2%})" if isinstance(claimed, (int, float)) else ""

@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--host",
+        type=str,  # not common.not_empty: run() explains how to listen on every interface
         metavar="HOST",
         help=f"address to listen on (default {DEFAULT_HOST}, this machine only)",
     )

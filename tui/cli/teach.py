@@ -73,7 +73,9 @@ def table(outcome: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     """Check the options, fine-tune with progress, print the table, save."""
     from rich.console import Console
+    from rich.markup import escape
 
+    from mnist.fileio import printable
     from network.drawings import load_drawings
     from network.errors import ModelError
     from network.registry import (
@@ -83,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         name_of,
         save_new,
         set_active,
+        writable_models_dir,
     )
     from network.store import check_model_output, save_model
     from network.teach import TeachConfig, taught_metadata, teach
@@ -106,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--out {out}: that is the model being taught; it is never "
                              "overwritten (choose another file)")
         check_model_output(out, force=args.force)
+    else:
+        writable_models_dir()
     drawings = load_drawings()
     if len(drawings) == 0:
         raise UsageError("no drawings kept yet: keep some on the Paint screen (enter, or t and "
@@ -113,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     data = load_data_for_cli(args.data_dir)
     base_name = name_of(base_path)
-    console.print(f"Teaching [bold]{base_name}[/] with {len(drawings)} drawings, "
+    shown = escape(printable(base_name))  # a file's name: outside text, never markup
+    console.print(f"Teaching [bold]{shown}[/] with {len(drawings)} drawings, "
                   f"{config.epochs} epochs of {config.mnist_per_epoch:,} MNIST images + "
                   f"{config.drawing_share:.0%} drawings")
     with _StopOnInterrupt() as stop, TrainDisplay(console, config.epochs) as display:

@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     from network.errors import ModelError
-    from network.registry import check_free, save_trained, set_active
+    from network.registry import check_free, save_trained, set_active, writable_models_dir
     from network.store import check_model_output
     from network.train import train
     from tui.cli.train_progress import TrainDisplay
@@ -147,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--force only applies to --out")
     if args.out:  # a file that could not be written would fail only after training
         check_model_output(args.out, force=args.force)
+    else:
+        writable_models_dir()
     console = Console(stderr=True)
     data = load_data_for_cli(args.data_dir)
     console.print(

@@ -12,7 +12,8 @@
 * the websocket that drives an app refuses other sites' pages (its Origin must be the page's
   own), and a server bound to a loopback address answers only to loopback host names, so a web
   page elsewhere cannot reach the app through the browser (DNS rebinding);
-* a terminal size asked for by the browser is clamped to a sane range;
+* a terminal size and a font size asked for by the browser are clamped to sane ranges;
+* when an app's process ends, however it ends, its tab is told the session ended;
 * on Linux, an app process is sent SIGTERM when the server dies (even by SIGKILL, which the
   server cannot clean up after), so no app outlives the server that started it.
 
@@ -42,6 +43,10 @@ PAGE = Path(__file__).with_name("index.html")
 TITLE = "digits"
 MAX_COLUMNS, MAX_ROWS = 500, 200
 """Largest terminal a browser may ask for (a huge one would only exhaust the app's memory)."""
+FONT_SIZES = (6, 64)
+"""Font sizes (CSS pixels) a page may ask for with ?fontsize=: at 0 or 1 the page stayed at
+"starting..." for ever, and a negative size garbled it; at 64 a 1120x780 window still holds
+29x9 cells, room for the app to say it needs a larger terminal."""
 QUIT_GRACE = 3.0
 """Seconds an app process gets to quit when asked, before it is killed."""
 
@@ -66,8 +71,8 @@ def host_name(host_header: str) -> str:
     return host_header  # a name without a port (or a bare IPv6 address)
 
 
-def _clamp(value: int, upper: int) -> int:
-    return max(1, min(int(value), upper))
+def _clamp(value: int, upper: int, lower: int = 1) -> int:
+    return max(lower, min(int(value), upper))
 
 
 def _die_with_parent(parent: int) -> Callable[[], None] | None:
@@ -118,6 +123,17 @@ class AppProcess(AppService):
         assert process.stdin is not None
         self._stdin = process.stdin
         return process
+
+    async def run(self) -> None:
+        """Relay the app's output to its tab until the app's process ends, then close the tab's
+        connection, so the page says "Session ended" (with Restart). An app that could not
+        start (its model file damaged or removed since the server started) ends without the
+        exit message a quitting app sends, which left the page at "starting..." for ever."""
+        try:
+            await super().run()
+        finally:
+            with contextlib.suppress(Exception):  # the connection may be gone already
+                await self.remote_close()
 
     async def start(self, width: int, height: int) -> None:
         """Start the app on a terminal of (clamped) `width` x `height`."""
@@ -193,7 +209,8 @@ class DigitsServer(Server):
             title=html.escape(TITLE),
             static="/static/",
             websocket_url=html.escape(f"{scheme}://{request.host}/ws"),
-            font_size=to_int(request.query.get("fontsize", "16"), 16),
+            font_size=_clamp(to_int(request.query.get("fontsize", "16"), 16),
+                             FONT_SIZES[1], FONT_SIZES[0]),
         )
         return web.Response(text=page, content_type="text/html")
 

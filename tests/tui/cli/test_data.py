@@ -129,3 +129,15 @@ def test_data_dir_that_is_a_file_is_one_line(tmp_path):
     result = digits("data", "verify", "--data-dir", str(path))
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"digits: error: --data-dir {path}: is not a directory"]
+
+
+@pytest.mark.parametrize("args", [["data", "status"], ["--version"]])
+def test_a_reader_that_goes_away_ends_the_command_quietly(args, tmp_path):
+    """`digits data status | head -0`: exit 0 and nothing on stderr, as for `digits predict`
+    (rich's tables exited 1, so a `set -o pipefail` script failed)."""
+    env = {**os.environ, "MNIST_DIR": str(tmp_path)}
+    process = subprocess.Popen([sys.executable, "-m", "tui.cli", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+    process.stdout.close()  # before the command starts writing
+    _, err = process.communicate(timeout=120)
+    assert (process.returncode, err) == (0, b"")

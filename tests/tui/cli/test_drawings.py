@@ -89,3 +89,43 @@ def test_bad_arguments_and_a_damaged_store_are_one_line(tmp_path, capsys):
     assert main(["drawings", "list"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "move the folder" in err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "nested 100,000 deep"])
+def test_an_export_whose_record_file_is_hostile(kind, tmp_path, capsys):
+    """An export's drawings.json that is a FIFO blocked `drawings import` for ever; one nested
+    100,000 deep raised RecursionError (a traceback) in import and in export over it. The
+    records are optional: the IDX files are imported; an export refuses to replace the file."""
+    import os
+    import signal
+
+    from network.drawings import add_drawings
+
+    add_drawings([seven()], [7])
+    folder = tmp_path / "export"
+    folder.mkdir()
+    assert main(["drawings", "export", str(folder)]) == 0
+    records = folder / "drawings.json"
+    records.unlink()
+    if kind == "fifo":
+        os.mkfifo(records)
+    else:
+        records.write_text('{"drawings": ' + "[" * 100_000 + "]" * 100_000 + "}")
+
+    class Blocked(BaseException):  # not an OSError, which import's reading would swallow
+        pass
+
+    def expire(signum, frame):
+        raise Blocked("blocked for 60 s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(60)
+    try:
+        assert main(["drawings", "import", str(folder)]) == 0
+        assert main(["drawings", "export", str(folder)]) == 2
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    out, err = capsys.readouterr()
+    assert "Imported 1 drawing from" in out and len(load_drawings()) == 2
+    assert len(err.strip().splitlines()) == 1 and "refusing to" in err, err

@@ -65,3 +65,20 @@ def test_teach_without_drawings_or_with_bad_options_is_one_line(small_base, caps
     assert main(["teach", "--epochs", "0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "epochs" in err
+
+
+def test_the_base_model_name_is_shown_literally(tmp_path, kept, mnist_dir, capsys, monkeypatch):
+    """A model file named `[red]mine.npz` was announced as "Teaching mine" (in red)."""
+    import network.teach
+
+    model = MLP((784, 8, 10), rng=0)
+    base = tmp_path / "[red]mine.npz"
+    save_model(base, model, build_metadata(model))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # the line under test is printed before the run
+
+    monkeypatch.setattr(network.teach, "teach", interrupted)
+    assert main(["teach", "--model", str(base), "--out", str(tmp_path / "taught.npz"),
+                 "--data-dir", str(mnist_dir)]) == 130
+    assert "Teaching [red]mine with" in capsys.readouterr().err

@@ -82,6 +82,14 @@ def test_the_page_has_its_title_and_only_local_resources(serve):
     assert status == 200
 
 
+def test_a_font_size_the_page_cannot_show_is_clamped(serve):
+    """?fontsize=0 or 1 left the page at "starting..." for ever; 400 made a 2x1 terminal."""
+    served = serve("--port", "0")
+    for asked, given in [("0", 6), ("1", 6), ("-5", 6), ("12", 12), ("400", 64), ("x", 16)]:
+        status, page = _fetch(f"{served.url}?fontsize={asked}")
+        assert status == 200 and f'data-font-size="{given}"' in page, asked
+
+
 def test_other_host_names_and_other_sites_websockets_are_refused(serve):
     served = serve("--port", "0")
     port = served.url.rsplit(":", 1)[1].strip("/")
@@ -136,6 +144,31 @@ def test_each_tab_gets_its_own_app_and_ctrl_c_leaves_no_process(serve, tmp_path,
     assert not any(alive(pid) for pid in apps)  # no orphan
     assert in_session(running) == []  # nor anything the app might have started
     assert "Traceback" not in served.process.stderr.read()
+
+
+def test_an_app_that_cannot_start_ends_its_tab(serve, tmp_path):
+    """The model file damaged after the server checked it: the tab's app exits at once, and the
+    tab is told (the page then says "Session ended"); it was left at "starting..." for ever."""
+    import shutil
+
+    from network.store import shipped_model_path
+
+    model = tmp_path / "model.npz"
+    shutil.copyfile(shipped_model_path().with_name("conv.npz"), model)
+    served = serve("--port", "0", "--model", str(model))
+    model.write_text("no longer a model\n")
+
+    async def open_tab() -> aiohttp.WSMessage:
+        async with aiohttp.ClientSession() as session:
+            url = f"{served.origin.replace('http', 'ws', 1)}/ws?width=100&height=30"
+            async with session.ws_connect(url) as websocket:
+                while True:
+                    message = await asyncio.wait_for(websocket.receive(), 60)
+                    if message.type not in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+                        return message
+
+    assert asyncio.run(open_tab()).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    wait_until(lambda: not children(served.process.pid), 15, "the app's exit")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal: Linux")
