@@ -326,6 +326,20 @@ def default_name(preset: str) -> str:
     return f"{preset}-{dt.datetime.now().strftime('%Y-%m-%d-%H%M%S')}"
 
 
+def taught_name(base: str, stamp: str = "") -> str:
+    """The name a model taught from the model named `base` is saved under: BASE-taught, or
+    BASE-taught-STAMP, with BASE cut so that the whole stays within 56 characters (room for
+    `save_new`'s "-2", "-3"...); taught-DATE-TIME when BASE cannot begin a model name. A file
+    put in the models folder by hand can be the active model under a name the name check
+    refuses for new models, and the taught model must still be saved, not lost after the run.
+    """
+    suffix = "-taught" + (f"-{stamp}" if stamp else "")
+    try:
+        return check_name(base[: 56 - len(suffix)].rstrip() + suffix)
+    except ModelError:
+        return default_name("taught")
+
+
 @dataclass(frozen=True)
 class Saved:
     """Where `save_trained` put a model, under which name, and its test-set evaluation."""

@@ -25,6 +25,7 @@ from network.registry import (
     set_active,
     settings_path,
     startup_model,
+    taught_name,
     write_settings,
 )
 from network.store import build_metadata, shipped_model_path
@@ -54,6 +55,18 @@ def test_names_that_could_escape_or_confuse_are_refused(bad):
 def test_good_names(good):
     assert check_name(f"  {good} ") == good
     assert path_for(good).parent == models_dir()
+
+
+def test_a_taught_model_always_gets_a_name_it_can_be_saved_under():
+    assert taught_name("mine") == "mine-taught"
+    assert taught_name("mine", "2026-11-30-080000") == "mine-taught-2026-11-30-080000"
+    long = taught_name("x" * 64, "2026-11-30-080000")  # the base is cut, never the stamp
+    assert long == "x" * 31 + "-taught-2026-11-30-080000" and len(long) == 56
+    # a file put in the models folder by hand can be active under a name the check refuses
+    # for new models: its taught model is still saved, as taught-DATE-TIME
+    for base in ("[bold red]x", ".hidden", "tab\tname"):
+        name = taught_name(base)
+        assert check_name(name) == name and name.startswith("taught-20")
 
 
 def test_save_list_rename_delete(tiny):

@@ -80,11 +80,11 @@ def run(args: argparse.Namespace) -> int:
     from network.errors import ModelError
     from network.registry import (
         check_free,
-        check_name,
         is_shipped,
         name_of,
         save_new,
         set_active,
+        taught_name,
         writable_models_dir,
     )
     from network.store import check_model_output, save_model
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         save_model(path, outcome.model, metadata)
     else:
         stamp = dt.datetime.now().strftime("%Y-%m-%d-%H%M%S")
-        name = name or check_name(f"{base_name}-taught-{stamp}"[-64:].lstrip(".- "))
+        name = name or taught_name(base_name, stamp)
         path = save_new(outcome.model, metadata, name, unique=args.name is None)
         if args.activate:
             set_active(path.stem)

@@ -376,19 +376,6 @@ class DrawingsScreen(DigitsScreen):
 
         return name_of(self.digits_app.model_path)
 
-    @staticmethod
-    def _taught_name(base: str) -> str:
-        """The name a model taught from the model `base` is saved under: BASE-taught (then
-        -2, -3... when taken), or taught-DATE-TIME when BASE cannot begin a model name (a file
-        put in the models folder by hand: it can be activated, but the name check refuses it
-        for new models, and the teaching was lost when the save was refused)."""
-        from network.registry import check_name, default_name
-
-        try:
-            return check_name(f"{base}-taught"[:56])
-        except ModelError:
-            return default_name("taught")
-
     def action_cancel(self) -> None:
         """Ask the Teach worker to stop at its next batch."""
         if self.teaching:
@@ -398,7 +385,7 @@ class DrawingsScreen(DigitsScreen):
     @work(thread=True, exclusive=True, group="teach", exit_on_error=False)
     def _teach(self, model: Any, model_path: str, drawings: Any, data: Any, config: Any) -> None:
         """Teach, then save the taught model under a new name; report by messages only."""
-        from network.registry import save_new
+        from network.registry import save_new, taught_name
         from network.teach import taught_metadata, teach
 
         worker = get_current_worker()
@@ -424,7 +411,7 @@ class DrawingsScreen(DigitsScreen):
                                        dataset_checksums=dict(data.checksums),
                                        command="digits (Drawings screen, Teach)")
                 # claimed atomically; "-2", "-3"... when the name is taken
-                done.name = save_new(outcome.model, meta, self._taught_name(base_name),
+                done.name = save_new(outcome.model, meta, taught_name(base_name),
                                      unique=True).stem
         except (ModelError, OSError) as exc:
             done.error = one_line_error(exc) or str(exc)
