@@ -395,9 +395,10 @@ def load_model(path: str | os.PathLike[str]) -> MLP | ConvNet:
 
 
 def claimed_accuracy(metadata: Any) -> float | None:
-    """The test accuracy a model's metadata records, as a float, or None when it records none
-    that is a finite real number (a string, a bool, NaN, or an integer too large for a float:
-    metadata is outside text, and strict JSON allows integers of thousands of digits)."""
+    """The test accuracy a model's metadata records, a fraction in 0..1, or None when it
+    records none that is (a string, a bool, NaN, a number outside 0..1, or an integer too
+    large for a float: metadata is outside text, and strict JSON allows integers of thousands
+    of digits; 1e308 would be shown as "inf%", -5 as "-500.00%")."""
     value = metadata.get("test_accuracy") if isinstance(metadata, dict) else None
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return None
@@ -405,7 +406,7 @@ def claimed_accuracy(metadata: Any) -> float | None:
         value = float(value)
     except OverflowError:
         return None
-    return value if math.isfinite(value) else None
+    return value if 0.0 <= value <= 1.0 else None
 
 
 def is_model_file(path: str | os.PathLike[str]) -> bool:

@@ -233,8 +233,10 @@ def test_metadata_quoted_in_an_error_is_shortened(change, tmp_path):
     assert len(message) < 300 and "AAAA" in message
 
 
-@pytest.mark.parametrize("claimed", [float("nan"), float("inf"), "97%", True, None, 10**400],
-                         ids=["nan", "inf", "text", "true", "none", "10**400"])
+@pytest.mark.parametrize("claimed", [float("nan"), float("inf"), "97%", True, None, 10**400,
+                                     1e308, -5, 1.5],
+                         ids=["nan", "inf", "text", "true", "none", "10**400", "1e308", "-5",
+                              "1.5"])
 def test_eval_json_claimed_accuracy_is_a_number_or_null(claimed):
     from tui.cli.evaluate import report
 

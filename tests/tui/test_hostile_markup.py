@@ -277,3 +277,13 @@ def test_outside_text_is_escaped_once():
     assert once == "dmg\\x1b[41mRED\\n\\\\n" and once.isprintable()
     assert outside.shown(once) == once
     assert outside.shown("C:\\models [b]") == "C:\\models [b]"
+
+
+def test_the_paint_status_shows_a_recorded_accuracy_only_when_it_is_one():
+    """An integer of 400 digits (strict JSON allows it) stopped the app at start-up."""
+    from tui.screens.paint import PaintScreen
+
+    label = PaintScreen._work_out_label
+    assert label({"name": "m", "test_accuracy": 0.975}, None) == "m · test 97.50%"
+    for claimed in (10**400, 1e308, -5, 1.5, float("nan"), "97%", True):
+        assert label({"name": "m", "test_accuracy": claimed}, None) == "m", claimed

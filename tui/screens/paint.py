@@ -51,6 +51,7 @@ from mnist.drawing import Drawing
 from mnist.normalize import MIN_INK_SPAN, ink_span, is_blank, normalize
 from network.recognize import recognize_proba
 from network.registry import name_of
+from network.store import claimed_accuracy
 from tui.compositor import BandedCompositor
 from tui.dispatch import CachedDispatch
 from tui.screens.base import DigitsScreen
@@ -511,9 +512,9 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         parts = [str(meta.get("name") or name)]
         if meta.get("preset"):
             parts.append(str(meta["preset"]))
-        accuracy = meta.get("test_accuracy")
-        if isinstance(accuracy, (int, float)):
-            parts.append(f"test {accuracy * 100 if accuracy <= 1 else accuracy:.2f}%")
+        accuracy = claimed_accuracy(meta)
+        if accuracy is not None:
+            parts.append(f"test {accuracy * 100:.2f}%")
         return shown(" · ".join(parts))  # names and metadata: outside text
 
     def _update_status(self) -> None:
