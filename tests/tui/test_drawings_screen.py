@@ -174,3 +174,18 @@ async def test_teach_a_model_whose_file_name_is_refused_for_new_models(test_digi
         assert not done.error, done.error
         assert done.name.startswith("taught-") and path_for(done.name).is_file()
         assert read_metadata(path_for(done.name))["base_model"]["name"] == "[bold red]x"
+
+
+async def test_teach_into_a_models_folder_that_cannot_take_the_model_is_refused_at_once(
+        make_app, test_digits, mnist_dir):
+    """The models folder is a file: the taught model could only fail to save, after the run."""
+    keep_test_digits(test_digits, per_digit=1)
+    models_dir().parent.mkdir(parents=True, exist_ok=True)
+    models_dir().write_text("not a folder\n")
+    async with make_app(mnist_dir).run_test(size=(120, 40)) as pilot:
+        screen = await with_mnist(pilot)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert not screen.teaching and screen.last_done is None
+        outcome = str(screen.query_one("#teach-outcome").render())
+        assert outcome.startswith("Not started: cannot save into the models folder"), outcome

@@ -329,3 +329,18 @@ async def test_without_mnist_the_screen_offers_the_download(
                 assert not panel.display and screen.query_one("#progress").display
     finally:
         server.close()
+
+
+async def test_a_models_folder_that_cannot_take_the_model_is_refused_before_training(app_factory):
+    """The models folder under a file: the run would only fail when saving, after it all."""
+    models_dir().parent.parent.mkdir(parents=True, exist_ok=True)
+    models_dir().parent.write_text("not a folder\n")
+    app = app_factory()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, **SMALL)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not screen.running and screen.last_done is None
+        outcome = str(screen.query_one("#outcome", Static).render())
+        assert outcome.startswith("Not started: cannot save into the models folder")
+        assert "(Not a directory)" in outcome

@@ -355,8 +355,14 @@ class DrawingsScreen(DigitsScreen):
             self.notify("MNIST is needed to teach without forgetting it; it is loading (or "
                         "missing: see the Train screen).", severity="warning")
             return
+        from network.registry import writable_models_dir
         from network.teach import TeachConfig
 
+        try:
+            writable_models_dir()  # a folder that cannot take the model fails now, not after
+        except ModelError as exc:
+            self._outcome(f"Not started: {shown_in_markup(exc)}", error=True)
+            return
         config = self.teach_config or TeachConfig()
         self.teaching, self.taught_name = True, ""
         self._cancel.clear()

@@ -30,7 +30,7 @@ from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
 from network.errors import ModelError
-from network.registry import path_for, save_trained
+from network.registry import path_for, save_trained, writable_models_dir
 from network.report import ProgressThrottle
 from network.train import train
 from tui.errors import one_line_error, out_of_memory
@@ -174,6 +174,7 @@ class TrainScreen(DatasetScreen):
         try:
             config = self.form.config()
             name = self.form.model_name()
+            writable_models_dir()  # a folder that cannot take the model fails now, not after
         except ModelError as exc:
             self._outcome(f"Not started: {exc}", error=True)
             return
