@@ -203,6 +203,7 @@ class Fuzzer:
         self.sent: Counter = Counter()
         self.trail: deque[str] = deque(maxlen=40)
         self.index = -1
+        self.watching = False  # `tick` arms the alarm only inside `watchdog`
 
     @contextlib.contextmanager
     def watchdog(self):
@@ -221,15 +222,21 @@ class Fuzzer:
                            f"s at action {self.index}; last events: {list(self.trail)}")
 
         previous = signal.signal(signal.SIGALRM, froze)
+        self.watching = True
         try:
             yield
         finally:
+            self.watching = False
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
 
     def tick(self) -> None:
-        """One more action done: the app has FREEZE_SECONDS for the next one."""
-        if hasattr(signal, "setitimer"):
+        """One more action done: the app has FREEZE_SECONDS for the next one.
+
+        Only inside `watchdog`: an alarm armed outside it finds SIGALRM's default action,
+        which ends the process without a word. A test that ran a plan without the watchdog
+        killed its pytest-xdist worker that way, 30 s later, in whatever test it ran then."""
+        if self.watching:
             signal.setitimer(signal.ITIMER_REAL, FREEZE_SECONDS)
 
     def send(self, event: events.Event) -> None:
@@ -361,6 +368,17 @@ class Fuzzer:
                 f"last events: {list(self.trail)}")
         self.tick()
         await self.drain()
+
+
+@pytest.fixture(autouse=True)
+def no_alarm_left_armed():
+    """After each test here, no watchdog alarm is still armed: with the watchdog's handler gone,
+    SIGALRM ends the process silently, and pytest-xdist saw a worker crash in a later test."""
+    yield
+    left = signal.getitimer(signal.ITIMER_REAL)[0] if hasattr(signal, "getitimer") else 0.0
+    if left:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    assert left == 0, f"an alarm was left armed ({left:.1f} s to go)"
 
 
 @pytest.fixture
