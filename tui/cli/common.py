@@ -70,6 +70,16 @@ def version_report() -> str:
     return "\n".join(lines)
 
 
+def in_markup(text: object) -> str:
+    """Outside text (a file name, a path, an error naming one) for a rich markup string: its
+    control characters written as escapes (`mnist.fileio.printable`), its markup escaped."""
+    from rich.markup import escape
+
+    from mnist.fileio import printable
+
+    return escape(printable(str(text)))
+
+
 def stdout_console(**options):
     """A rich Console on stdout that ends the command as `print` does when the reader of a pipe
     goes away (`digits eval | head`): main() takes the BrokenPipeError to exit 0 (rich's own

@@ -95,7 +95,7 @@ def run_status(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from mnist.sources import ENV_VAR, candidates
-    from tui.cli.common import stdout_console
+    from tui.cli.common import in_markup, stdout_console
 
     console = stdout_console(soft_wrap=True)
     looked = candidates(args.data_dir)
@@ -107,14 +107,14 @@ def run_status(args: argparse.Namespace) -> int:
         folder = candidate.directory
         exists = "" if folder.is_dir() else (
             " (not a folder)" if folder.exists() else " (does not exist)")
-        console.print(f"[bold]{candidate.origin}[/]: {_plain(folder)}{exists}{mark}")
+        console.print(f"[bold]{candidate.origin}[/]: {in_markup(folder)}{exists}{mark}")
         if not candidate.found:
             continue
         table = Table(show_header=False, box=None, padding=(0, 2))
         for name, path, error in _verify_dir(candidate.found):
             shown = name if path is None or path.name == name else f"{name} (as {path.name})"
-            state = "[green]verified[/]" if error is None else f"[red]{_plain(error)}[/]"
-            table.add_row(_plain(shown), state)
+            state = "[green]verified[/]" if error is None else f"[red]{in_markup(error)}[/]"
+            table.add_row(in_markup(shown), state)
         console.print(table)
     if chosen is None:
         console.print("No complete dataset found. Run `digits data download` or set MNIST_DIR.")
@@ -153,20 +153,11 @@ def run_download(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from mnist.download import download
-    from tui.cli.common import download_progress
+    from tui.cli.common import download_progress, in_markup
 
     with download_progress() as on_progress:
         target = download(
             Path(args.dir) if args.dir else None, timeout=args.timeout, on_progress=on_progress
         )
-    Console(stderr=True).print(f"MNIST is complete and verified in {_plain(target)}")
-
-
-def _plain(text: object) -> str:
-    """Outside text (a path, an error naming one) for rich: markup escaped, controls too."""
-    from rich.markup import escape
-
-    from mnist.fileio import printable
-
-    return escape(printable(str(text)))
+    Console(stderr=True).print(f"MNIST is complete and verified in {in_markup(target)}")
     return 0

@@ -69,14 +69,12 @@ def report(path: str | Path, model: Model, evaluation: Evaluation) -> dict[str, 
 
 def _print_tables(data: dict[str, Any]) -> None:
     """The human-readable report: accuracy, confusion matrix, per-digit metrics."""
-    from rich.markup import escape
     from rich.table import Table
 
-    from mnist.fileio import printable
-    from tui.cli.common import stdout_console
+    from tui.cli.common import in_markup, stdout_console
 
     console = stdout_console()
-    console.print(f"Model: {escape(printable(data['model']))}")
+    console.print(f"Model: {in_markup(data['model'])}")
     claimed = data["claimed_accuracy"]
     note = f" (its metadata says {claimed:.2%})" if isinstance(claimed, (int, float)) else ""
     console.print(

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tui.cli.common import load_data_for_cli, load_model_for_cli
+from tui.cli.common import in_markup, load_data_for_cli, load_model_for_cli
 from tui.errors import UsageError
 
 
@@ -73,9 +73,7 @@ def table(outcome: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     """Check the options, fine-tune with progress, print the table, save."""
     from rich.console import Console
-    from rich.markup import escape
 
-    from mnist.fileio import printable
     from network.drawings import load_drawings
     from network.errors import ModelError
     from network.registry import (
@@ -118,8 +116,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     data = load_data_for_cli(args.data_dir)
     base_name = name_of(base_path)
-    shown = escape(printable(base_name))  # a file's name: outside text, never markup
-    console.print(f"Teaching [bold]{shown}[/] with {len(drawings)} drawings, "
+    console.print(f"Teaching [bold]{in_markup(base_name)}[/] with {len(drawings)} drawings, "
                   f"{config.epochs} epochs of {config.mnist_per_epoch:,} MNIST images + "
                   f"{config.drawing_share:.0%} drawings")
     with _StopOnInterrupt() as stop, TrainDisplay(console, config.epochs) as display:
