@@ -60,6 +60,32 @@ def test_json_output_quotes_names_as_they_are(tmp_path, capsys):
     assert out.count("\n") == 1 and json.loads(out)["file"] == str(path)
 
 
+def test_json_output_of_a_name_that_is_not_utf8_is_valid_unicode(tmp_path, capsys):
+    """A file name's undecodable bytes reach Python as lone surrogates; `json.dumps` would write
+    them as \\udcXX escapes, which strict JSON parsers refuse. They come out as \\xNN text."""
+    import json
+
+    image = np.zeros((28, 28))
+    image[4:24, 13:15] = 255
+    path = os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.txt")
+    Path(path).write_text(write_text_art(image))
+    assert main(["predict", "--json", path]) == 0
+    out = capsys.readouterr().out
+    assert "\\udc" not in out
+    name = json.loads(out)["file"]
+    name.encode("utf-8")  # valid Unicode: no lone surrogate
+    assert name == f"{tmp_path}/caf\\xe9.txt"
+
+
+def test_strict_json_replaces_other_lone_surrogates():
+    from tui.cli.common import strict_json
+
+    text = strict_json({"m\ud800": ["a\udfff", 1.5, None]})
+    assert text == '{"m\\ufffd": ["a\\ufffd", 1.5, null]}'
+    with pytest.raises(ValueError):
+        strict_json([float("nan")])
+
+
 def test_printable_leaves_ordinary_names_alone():
     for name in ("seven.pgm", "my digits/été 7.txt", "数字.npy", "a b  c"):
         assert printable(name) == name

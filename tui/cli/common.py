@@ -80,6 +80,38 @@ def in_markup(text: object) -> str:
     return escape(printable(str(text)))
 
 
+def strict_json(value: object) -> str:
+    """`value` as one line of strict JSON: no NaN or infinity (ValueError), and every string
+    valid Unicode. A file name that is not UTF-8 reaches Python with its bytes as lone
+    surrogates (U+DC80-U+DCFF), and hostile metadata may hold lone surrogates too;
+    `json.dumps` writes them as \\udcXX escapes, which strict parsers refuse. Here such a
+    byte is written as the text \\xNN (as Python's `backslashreplace` shows undecodable
+    bytes), any other lone surrogate as U+FFFD."""
+    import json
+
+    return json.dumps(_valid_unicode(value), allow_nan=False)
+
+
+def _valid_unicode(value: object) -> object:
+    """`value` with the lone surrogates of its strings (dict keys too) replaced, see
+    `strict_json`."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "".join(
+                ch if not 0xD800 <= ord(ch) <= 0xDFFF
+                else f"\\x{ord(ch) - 0xDC00:02x}" if 0xDC80 <= ord(ch) <= 0xDCFF
+                else "\ufffd"
+                for ch in value)
+        return value
+    if isinstance(value, dict):
+        return {_valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_valid_unicode(v) for v in value]
+    return value
+
+
 def stdout_console(**options):
     """A rich Console on stdout that ends the command as `print` does when the reader of a pipe
     goes away (`digits eval | head`): main() takes the BrokenPipeError to exit 0 (rich's own

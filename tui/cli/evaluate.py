@@ -10,11 +10,10 @@ JSON output (`--json`) is one object, stable for scripts:
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tui.cli.common import load_data_for_cli, load_model_for_cli
+from tui.cli.common import load_data_for_cli, load_model_for_cli, strict_json
 
 if TYPE_CHECKING:
     from network.evaluate import Evaluation
@@ -115,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     evaluation = evaluate(model, data.test_images, data.test_labels)
     result = report(path, model, evaluation)
     if args.json:
-        print(json.dumps(result, allow_nan=False))
+        print(strict_json(result))
     else:
         _print_tables(result)
     return 0

@@ -15,12 +15,11 @@ line on stderr; the other images are still processed, and the exit status is 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from tui.cli.common import load_model_for_cli
+from tui.cli.common import load_model_for_cli, strict_json
 
 if TYPE_CHECKING:
     import numpy as np
@@ -119,7 +118,7 @@ def _print(args: argparse.Namespace, path: str, index: int | None, probs: np.nda
             "confidence": round(confidence, 6),
             "probabilities": [round(float(p), 6) for p in probs],
         }
-        print(json.dumps(record, allow_nan=False))
+        print(strict_json(record))
     else:
         second = int(order[1])
         unsure = f"  (or {second}: {probs[second]:.1%})" if confidence < 0.9 else ""
