@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "cache (see `digits data status`); `digits data download` fetches it into the cache."
         ),
     )
-    data.set_defaults(func=lambda args: (data.print_help(), 0)[1])
+    data.set_defaults(func=lambda args: data.error("choose a data command"))
     commands = data.add_subparsers(title="commands", metavar="COMMAND", parser_class=type(data))
 
     status = commands.add_parser(

@@ -141,3 +141,12 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(args, tmp_path):
     process.stdout.close()  # before the command starts writing
     _, err = process.communicate(timeout=120)
     assert (process.returncode, err) == (0, b"")
+
+
+@pytest.mark.parametrize("command", ["data", "drawings"])
+def test_a_command_group_without_its_command_is_an_error(command):
+    """`digits data` alone is a usage error, as `digits drawings` alone is: one line, exit 2."""
+    result = digits(command)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"digits {command}: error: choose a {command} command (see `digits {command} --help`)"]
