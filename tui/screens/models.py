@@ -41,7 +41,7 @@ at once, and digits starts with it next time. r renames a model, d deletes one a
 (the shipped model can be neither), e evaluates it on the Evaluate screen."""
 
 
-COLUMNS = ("", "name", "preset", "architecture", "test acc", "created")
+COLUMNS = ("", "name", "preset", "test acc", "architecture", "created")
 
 NAME_WIDTH = 32
 """Cells of a name in the table, longer ones cut with "…" (the line under the table gives it in
@@ -115,7 +115,7 @@ class ModelsScreen(DigitsScreen):
                 cells = (active, entry.name, "", Text("damaged", style="red"), "", "")
             else:
                 acc = f"{entry.test_accuracy:.2%}" if entry.test_accuracy is not None else "–"
-                cells = (active, entry.name, entry.preset or "–", entry.architecture, acc,
+                cells = (active, entry.name, entry.preset or "–", acc, entry.architecture,
                          entry.created.replace("T", " "))
             # Names and metadata are outside text: plain Text, never parsed as markup.
             row = [Text(shown(c)) if isinstance(c, str) else c for c in cells]
