@@ -43,12 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Train a network on MNIST's 60,000 training images and score it on the 10,000 test "
             "images after every epoch. Options override the preset's values. The model is "
-            "saved into the models folder (see `digits models`) unless --out is given."
+            "saved into your models folder (the app's Models screen lists it) unless --out is "
+            "given."
         ),
         epilog=(
-            "Presets: seed = the original app's 784-200-10 sigmoid network (>= 97.5%%); "
-            "fast = 784-256-10 ReLU with Adam, seconds (>= 98.0%%); best = 784-800-800-10 "
-            "with augmentation, minutes (>= 99.2%%); conv = a convolutional network "
+            "Presets: seed = the original app's 784-200-10 sigmoid network (>= 97.5%); "
+            "fast = 784-256-10 ReLU with Adam, seconds (>= 98.0%); best = 784-800-800-10 "
+            "with augmentation, minutes (>= 99.2%); conv = a convolutional network "
             "(conv 5x5x16, pool, conv 5x5x32, pool, dense 128), with augmentation."
         ),
     )

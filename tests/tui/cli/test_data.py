@@ -150,3 +150,34 @@ def test_a_command_group_without_its_command_is_an_error(command):
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f"digits {command}: error: choose a {command} command (see `digits {command} --help`)"]
+
+
+def _all_parsers(parser, path=("digits",)):
+    """(command words, parser) for `digits` and every subcommand, depth first."""
+    import argparse
+
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _all_parsers(sub, (*path, name))
+
+
+def test_every_help_text_names_only_real_commands_and_prints_percent_signs_once():
+    """`digits train --help` pointed at `digits models`, which is no command, and printed
+    "97.5%%" (argparse %-formats help strings and usage, not descriptions and epilogs)."""
+    import re
+
+    from tui.cli import build_parser
+
+    parsers = dict(_all_parsers(build_parser()))
+    for path, parser in parsers.items():
+        text = parser.format_help()
+        assert "%%" not in text, path
+        for named in re.findall(r"`(digits(?: [a-z]+)*)", text):
+            words = tuple(named.split())
+            while words not in parsers:  # `digits teach --model`: the command is a prefix
+                assert len(words) > 1, (path, named)
+                words = words[:-1]
+            if len(words) < len(named.split()):
+                assert named.split()[len(words)] in {w for p in parsers for w in p}, (path, named)
