@@ -416,8 +416,9 @@ def startup_model(explicit: str | os.PathLike[str] | None = None) -> tuple[Any, 
     """The model the app starts on: `explicit` if given, else the active one, else the shipped.
 
     Returns (model, path, notice); `notice` is one line explaining a fallback (settings that are
-    not what digits writes, an active model that no longer loads) and naming the model used
-    instead, "" otherwise. An explicit file that does not load raises ModelError.
+    not what digits writes, an active model that no longer loads or whose file is gone) and
+    naming the model used instead, "" otherwise. An explicit file that does not load raises
+    ModelError.
     """
     from mnist.fileio import printable
     from network.store import load_model
@@ -431,8 +432,9 @@ def startup_model(explicit: str | os.PathLike[str] | None = None) -> tuple[Any, 
     if name != SHIPPED:
         try:
             path = path_for(name) if is_shipped(name) else existing_path(name)
-            if os.path.lexists(path):  # a model deleted by hand: back to the shipped one quietly
+            if os.path.lexists(path):
                 return load_model(path), path, ""
+            problem = f"the active model '{name}' is gone (no file {path})"  # deleted by hand
         except ModelError as exc:
             problem = f"the active model '{name}' could not be loaded ({exc})"
     notice = f"{problem}; using the shipped model ({shipped})" if problem else ""

@@ -113,6 +113,20 @@ def test_the_shipped_conv_model_is_protected_listed_and_can_be_active():
     assert path == path_for(conv) and notice == "" and model.metadata["preset"] == "conv"
 
 
+def test_an_active_model_deleted_by_hand_is_said_and_the_shipped_one_used():
+    """The settings name a model whose file was deleted outside digits: the app and the CLI
+    used the shipped model without a word, though a user who chose that model then gets other
+    answers than before."""
+    model = MLP((784, 4, 10), rng=0)
+    save_new(model, build_metadata(model), "mine")
+    set_active("mine")
+    path_for("mine").unlink()
+    _, path, notice = startup_model()
+    assert path == shipped_model_path()
+    assert notice == (f"The active model 'mine' is gone (no file {path_for('mine')}); "
+                      f"using the shipped model ({shipped_model_path()})")
+
+
 def test_unreadable_model_is_listed_with_its_error(tiny):
     models_dir().mkdir(parents=True)
     (models_dir() / "broken.npz").write_bytes(b"not a zip")
