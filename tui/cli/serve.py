@@ -31,6 +31,20 @@ def _port(text: str) -> int:
     return value
 
 
+def open_in_browser(url: str) -> None:
+    """`--open`: show `url` in the default web browser, or say in one line that none could be
+    started (no browser installed, no display), so the page is opened by hand."""
+    import webbrowser
+
+    try:
+        opened = webbrowser.open(url)
+    except webbrowser.Error:
+        opened = False
+    if not opened:
+        print(f"digits serve: found no web browser to open; open {url} in one",
+              file=sys.stderr, flush=True)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `digits serve`."""
     parser = sub.add_parser(
@@ -120,9 +134,8 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.open:
             import threading
-            import webbrowser
 
-            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+            threading.Thread(target=open_in_browser, args=(url,), daemon=True).start()
 
     server = DigitsServer(app_command(args.model, args.data_dir), host, args.port, started)
     try:

@@ -251,6 +251,26 @@ def test_open_opens_the_page_in_the_default_browser(serve, tmp_path, monkeypatch
     assert opened.read_text() == served.url
 
 
+def test_open_without_a_browser_says_to_open_the_page_by_hand(monkeypatch, capsys):
+    """With no browser to start (none installed, no display), `--open` said nothing: the user
+    waited for a page that never came."""
+    import webbrowser
+
+    from tui.cli.serve import open_in_browser
+
+    monkeypatch.setattr(webbrowser, "open", lambda url: False)
+    open_in_browser("http://127.0.0.1:8000/")
+    assert capsys.readouterr().err == ("digits serve: found no web browser to open; open "
+                                       "http://127.0.0.1:8000/ in one\n")
+
+    def refuse(url):
+        raise webbrowser.Error("could not locate runnable browser")
+
+    monkeypatch.setattr(webbrowser, "open", refuse)
+    open_in_browser("http://127.0.0.1:8000/")
+    assert capsys.readouterr().err.startswith("digits serve: found no web browser")
+
+
 def test_without_the_web_extra_says_how_to_get_it(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "textual_serve", None)  # as if not installed
     monkeypatch.delitem(sys.modules, "tui.web.server", raising=False)
