@@ -7,19 +7,25 @@ seed  The original's network and loss -- 784-200-10, sigmoid, no biases, 0.01..1
       one-epoch linear warm-up keeps the first big steps from saturating the sigmoid outputs
       (without it, a batch of 128 at this rate pins every output near 0 and learning stalls).
       Measured: 97.76-97.91% on the test set after 10 epochs over 5 seeds (the original: 97.5%),
-      about 3 s of training on two cores.
+      about 3 s of training on two cores of the first machine README was measured on (AVX-512
+      kernels); on README's machine now, 14.4 s with two BLAS threads, 26.5 s with one
+      (README, "The network and its presets").
 fast  784-256-10 ReLU, softmax cross-entropy, standardized inputs, Adam with a cosine decay
       over 6 epochs: 98.2-98.3% over 3 seeds, about 3 s of training (98.0% after 4 epochs,
-      about 2 s).
+      about 2 s) on that first machine; 98.0% in 5.63 s on README's machine now
+      (`benchmarks/train_speed.py --quick`, README's Performance table).
 best  784-800-800-10 ReLU, Adam with a one-epoch warm-up and a cosine decay over 60 epochs,
       on-the-fly augmentation (rotation, scale, stretch, shear, shift, elastic distortion,
       thicker and thinner strokes, 2x2 hard cells, stretching toward the 20x20 box by up to 8x
       per axis, so that a narrow 1 may become a bar, hard edges): 99.43% on the test set
       (preset seed; the shipped `shipped` model), with 98.39% on scikit-learn's `load_digits`
-      and 98.07% on test digits cropped, stretched to 16x16 and binarized (README, Robustness).
+      and 98.07% on test digits cropped, stretched to 16x16 and binarized, each image read
+      once (through the app's recognition, which averages the one-pixel shifts, 98.61% on
+      `load_digits`: README, Robustness).
       The same preset with the stretch bounded at 1.6x per axis scored 99.48%, 96.83% and
       95.87% (the model shipped before 2026-11-29). About 4.5 s an epoch, 5 minutes in all, on
-      two otherwise idle cores (25 minutes with one BLAS thread on a busy one).
+      two otherwise idle cores of the first machine; the shipped model took 1,523 s with one
+      BLAS thread on README's machine, busy with other work.
 conv  A convolutional network (`network.convnet`): 5x5 convolutions with 16 then 32 filters,
       each followed by 2x2 max-pooling and ReLU, a dense layer of 128 and the softmax output
       (80,202 parameters), trained with the `best` augmentation, Adam at 2e-3 with a half-epoch
