@@ -19,9 +19,10 @@ names them (each a temporary file, fsync, rename), and only then are the previou
 files removed. The rename of `index.json` is the commit point, so a crash or a full disk at any
 moment leaves the drawings already kept readable: either the old index with its files, or the new
 one with its. Changes take a lock (`.lock`, flock) so the app and the `digits drawings` commands
-never interleave. Anything wrong with the files (not JSON, a checksum that does not match, a
-missing file) raises `DrawingsError` with one line saying how to recover; nothing is ever
-overwritten while the folder is damaged.
+never interleave; reads take it shared, so a change waits until a read has its files.
+Anything wrong with the files (not JSON, a checksum that does not match, a missing file) raises
+`DrawingsError` with one line saying how to recover; nothing is ever overwritten while the
+folder is damaged.
 
 This lives in network/ beside the model registry because it shares its user data folder and its
 atomic writes; the IDX encoding is mnist/idx.py's.
@@ -207,10 +208,25 @@ def _read_idx(path: Path, shape: tuple[int, ...], sha256: Any, why: str) -> np.n
 def load_drawings(folder: Path | None = None) -> DrawingSet:
     """The drawings kept in `folder` (default `drawings_dir()`); empty when there are none.
 
+    Reads under the folder's lock, shared: a change made meanwhile (by the app or by `digits
+    drawings`) waits, so the files the index names are not removed while they are read.
     Raises DrawingsError (one line, with how to recover) when the index or a file it names is
     unreadable, damaged, from a newer digits or inconsistent.
     """
     folder = drawings_dir() if folder is None else Path(folder)
+    try:
+        lock = os.open(folder / ".lock", os.O_RDONLY)
+    except OSError:  # no change ever started here (or the lock is unreadable): nothing to wait
+        return _load(folder)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        return _load(folder)
+    finally:
+        os.close(lock)
+
+
+def _load(folder: Path) -> DrawingSet:
+    """`load_drawings` of `folder`, its lock already held (shared or exclusive)."""
     path = folder / INDEX
     why = _recover(folder)
     from mnist.fileio import FileRefused
@@ -299,7 +315,7 @@ def _changing(folder: Path | None) -> Iterator[tuple[Path, DrawingSet]]:
                             f"({exc.strerror or exc})") from None
     with lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        drawings = load_drawings(folder)
+        drawings = _load(folder)
         yield folder, drawings
         try:
             _write(folder, drawings)
