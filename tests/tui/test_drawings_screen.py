@@ -136,6 +136,10 @@ async def test_teach_runs_to_completion_and_offers_the_new_model(make_app, test_
         await pilot.pause()
         assert active_name() == "shipped-taught"
         assert str(pilot.app.model_path) == str(path_for("shipped-taught"))
+        # the outcome no longer offers what was just done (it said "Press a" after it)
+        text = str(screen.query_one("#teach-outcome").render())
+        assert "Press a" not in text and "It is now the active model." in text
+        assert "before" in text and "shipped-taught" in text
 
 
 async def test_teach_cancels_and_saves_nothing(make_app, test_digits, mnist_dir):

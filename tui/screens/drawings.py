@@ -94,6 +94,7 @@ class DrawingsScreen(DigitsScreen):
         self.selected = 0  #: place of the chosen drawing among those of `digit`
         self.teaching = False
         self.taught_name = ""
+        self._taught_summary = ""  #: the last Teach's before/after table and where it was saved
         self.last_done: TeachDone | None = None
         self._cancel = threading.Event()
         self._started = 0.0
@@ -447,10 +448,10 @@ class DrawingsScreen(DigitsScreen):
                           error=result.diverged)
         else:
             self.taught_name = message.name
-            self._outcome(self._before_after(outcome) +
-                          f"\nSaved as '{shown_in_markup(message.name)}' in "
-                          f"{clock(time.monotonic() - self._started)}. "
-                          "Press a to make it the active model.")
+            self._taught_summary = (self._before_after(outcome) +
+                                    f"\nSaved as '{shown_in_markup(message.name)}' in "
+                                    f"{clock(time.monotonic() - self._started)}.")
+            self._outcome(self._taught_summary + " Press a to make it the active model.")
         self.reload()
 
     @staticmethod
@@ -483,6 +484,7 @@ class DrawingsScreen(DigitsScreen):
             return
         self.digits_app.set_model(model, path)
         self.notify(f"Active model: {shown_in_markup(self.taught_name)}", timeout=3)
+        self._outcome(self._taught_summary + " It is now the active model.")
         self.taught_name = ""
         self.refresh_bindings()
 
