@@ -149,21 +149,37 @@ class TeachOutcome:
                 "drawings_trained": int(self.trained.size)}
 
 
-def split_drawings(labels: np.ndarray, share: float, seed: int = 0
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def split_drawings(labels: np.ndarray, share: float, seed: int = 0,
+                   images: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(trained, held_out) positions: per digit, round(share * count) drawings held out, at
-    random (by `seed`), but never a digit's only drawing. labels: (N,) ints."""
+    random (by `seed`), but never a digit's only drawing. labels: (N,) ints.
+
+    With `images` ((N, 28, 28) raw canvases), identical drawings of a digit count as one (a
+    drawing kept twice, an export imported twice): all its copies are held out or none, so no
+    held-out drawing has a copy among those trained on, and the score on them stays honest.
+    """
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     held: list[np.ndarray] = []
     for digit in range(10):
         where = np.flatnonzero(labels == digit)
-        k = min(int(round(share * where.size)), where.size - 1)
+        units = _copies(images, where) if images is not None else [w[None] for w in where]
+        k = min(int(round(share * len(units))), len(units) - 1)
         if k > 0:
-            held.append(rng.choice(where, size=k, replace=False))
+            chosen = rng.choice(len(units), size=k, replace=False)
+            held.append(np.concatenate([units[u] for u in chosen]))
     held_out = np.sort(np.concatenate(held)) if held else np.zeros(0, np.intp)
     trained = np.setdiff1d(np.arange(labels.size), held_out)
     return trained.astype(np.intp), held_out.astype(np.intp)
+
+
+def _copies(images: np.ndarray, where: np.ndarray) -> list[np.ndarray]:
+    """The positions `where` grouped by identical image, in order of first appearance: a list
+    of (k,) position arrays. images: (N, 28, 28)."""
+    groups: dict[bytes, list[int]] = {}
+    for i in where:
+        groups.setdefault(np.ascontiguousarray(images[i]).tobytes(), []).append(int(i))
+    return [np.array(g, dtype=np.intp) for g in groups.values()]
 
 
 def accuracy(model: Any, images: np.ndarray, labels: np.ndarray) -> float | None:
@@ -205,7 +221,8 @@ def teach(
                          "a digit) or with `digits drawings add`")
     labels = drawings.labels
     images = training_images(drawings)
-    trained, held_out = split_drawings(labels, config.held_out, config.seed)
+    trained, held_out = split_drawings(labels, config.held_out, config.seed,
+                                       drawings.images)
     measured = test_images is not None and test_labels is not None
 
     def scores(m: Any) -> Scores:
