@@ -86,11 +86,8 @@ class TeachConfig:
                 augmentation.validate()
             except (ModelError, TypeError):
                 augmentation = TrainConfig().augmentation
-        if is_layer_stack(arch):  # a ConvNet: its network fields as its own config recorded
-            net = {k: base[k] for k in ("conv", "kernel", "hidden", "dropout", "activation")
-                   if k in base}
-            net.update(conv=tuple(net.get("conv") or ()), hidden=tuple(net.get("hidden") or ()),
-                       biases=True)
+        if is_layer_stack(arch):  # a ConvNet: its network fields, read from its layers
+            net = _stack_fields(arch)
         else:
             net = {"hidden": tuple(arch["sizes"][1:-1]), "activation": arch["activation"],
                    "biases": bool(arch["biases"])}
@@ -102,6 +99,28 @@ class TeachConfig:
             schedule="cosine", epochs=self.epochs, batch_size=self.batch_size, augment=True,
             augmentation=augmentation, seed=self.seed,
         ).validate()
+
+
+def _stack_fields(arch: dict[str, Any]) -> dict[str, Any]:
+    """A ConvNet's network fields (conv, kernel, hidden, activation, dropout) read from its
+    architecture's layers, the truth about the weights (the config in its metadata is only what
+    the file says, and may be anything); ModelError when no TrainConfig builds those layers."""
+    from network.activations import ACTIVATIONS
+    from network.convnet import conv_stack, describe_stack
+
+    layers = arch["layers"]
+
+    def of(kind: str, key: str) -> list[Any]:
+        return [layer.get(key) for layer in layers if layer.get("type") == kind]
+
+    activations = [layer["type"] for layer in layers if layer.get("type") in ACTIVATIONS]
+    net = {"conv": tuple(of("conv", "filters")), "kernel": (of("conv", "kernel") or [5])[0],
+           "hidden": tuple(of("dense", "units")[:-1]),
+           "activation": (activations or ["relu"])[0], "dropout": (of("dropout", "p") or [0.0])[0]}
+    if conv_stack(**net, n_classes=10) != layers:
+        raise ModelError(f"this network ({describe_stack(layers)}) is not one a training config "
+                         f"builds, so it cannot be taught")
+    return {**net, "biases": True}
 
 
 def _in(value: Any, lo: float, hi: float) -> bool:

@@ -153,3 +153,23 @@ def test_teach_starts_from_a_conv_network_too(mnist_data, kept_drawings, tmp_pat
     loaded = load_model(tmp_path / "taught.npz")
     assert isinstance(loaded, ConvNet)
     np.testing.assert_array_equal(loaded.params, outcome.model.params)
+
+
+def test_a_convnet_is_taught_as_its_layers_say_whatever_its_metadata_claims():
+    """A ConvNet's network fields were copied from the config in its file's metadata, which is
+    only what the file says: `"conv": 5` there made `digits teach` end in a TypeError traceback
+    (and the Drawings screen's Teach never end). They are now read from its layers."""
+    from network.convnet import ConvNet, conv_stack
+
+    model = ConvNet(conv_stack((4, 6), 5, (8,), "tanh", 0.25), rng=0)
+    for claimed in ({"conv": 5, "hidden": "128", "kernel": None}, {}, None):
+        model.metadata = {"config": claimed}
+        config = TeachConfig().train_config(model)
+        assert (config.conv, config.kernel, config.hidden, config.activation, config.dropout) \
+            == ((4, 6), 5, (8,), "tanh", 0.25)
+    mixed = ConvNet([{"type": "conv", "filters": 4, "kernel": 3}, {"type": "pool"},
+                     {"type": "relu"}, {"type": "conv", "filters": 4, "kernel": 5},
+                     {"type": "relu"}, {"type": "flatten"}, {"type": "dense", "units": 10}],
+                    rng=0)
+    with pytest.raises(ModelError, match="cannot be taught"):
+        TeachConfig().train_config(mixed)
