@@ -193,3 +193,26 @@ async def test_teach_into_a_models_folder_that_cannot_take_the_model_is_refused_
         assert not screen.teaching and screen.last_done is None
         outcome = str(screen.query_one("#teach-outcome").render())
         assert outcome.startswith("Not started: cannot save into the models folder"), outcome
+
+
+async def test_teach_ended_by_an_unforeseen_error_says_so_and_can_start_again(
+        make_app, test_digits, mnist_data, monkeypatch):
+    """An error Teach does not foresee (a bug, such as the TypeError a model file's odd
+    metadata once caused) ended the worker silently: the screen said "Teaching…" forever and
+    ctrl+t stayed off until a restart. It now says Teach failed, in one line."""
+    import network.teach
+
+    def broken_teach(*args, **kwargs):
+        raise TypeError("'int' object is not iterable")
+
+    monkeypatch.setattr(network.teach, "teach", broken_teach)
+    keep_test_digits(test_digits, per_digit=1)
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        pilot.app.dataset, pilot.app.dataset_state = mnist_data, "ready"
+        screen = await open_drawings(pilot)
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: screen.last_done is not None)
+        assert not screen.teaching and not screen.has_class("-teaching")
+        text = str(screen.query_one("#teach-outcome").render())
+        assert text == "Teach failed: TypeError: 'int' object is not iterable. Nothing was saved."
+        assert screen.check_action("teach", ()) and not path_for("shipped-taught").exists()

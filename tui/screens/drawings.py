@@ -25,7 +25,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from network.errors import ModelError
 from network.report import ProgressThrottle
@@ -423,6 +423,14 @@ class DrawingsScreen(DigitsScreen):
         except (ModelError, OSError) as exc:
             done.error = one_line_error(exc) or str(exc)
         self.post_message(done)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A Teach worker ended by an error it did not foresee (a bug): say so in one line and
+        end the teaching state, which would otherwise last (and block Teach) until a restart."""
+        if event.worker.group == "teach" and event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.post_message(TeachDone(error=" ".join(f"{type(error).__name__}: {error}"
+                                                       .split())[:300]))
 
     def on_train_progress(self, message: TrainProgress) -> None:
         """Live progress, as on the Train screen."""
