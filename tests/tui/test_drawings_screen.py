@@ -245,3 +245,23 @@ async def test_many_drawings_are_scored_off_the_ui_thread(make_app, mnist_data, 
         row = [str(c).strip() for c in screen.query_one(DataTable).get_row("7")]
         assert row[1] == str(load_drawings().counts()[7]) and row[2].endswith("%")
         assert "of them right" in str(screen.query_one("#drawings-summary").render())
+
+
+async def test_readings_of_a_hundred_or_more_do_not_run_into_the_cell_before(
+        make_app, mnist_data):
+    """A confusion cell is three columns wide with no padding: 120 ones read right after 5 read
+    as 0 showed "5120" (seen in tmux with 1,250 drawings). From a count of 100 the cells show
+    each digit's shares in percent, at most two digits unless one cell holds the whole row."""
+    ones = np.flatnonzero(mnist_data.test_labels == 1)[:150]
+    zero = np.flatnonzero(mnist_data.test_labels == 0)[:1]
+    add_drawings(list(mnist_data.test_images[np.concatenate([ones, zero])]), [1] * 151)
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        screen = await open_drawings(pilot)
+        table = screen.query_one(DataTable)
+        for d in range(10):
+            cells = [str(c).strip() for c in table.get_row(str(d))[3:]]
+            for before, cell in zip(cells, cells[1:], strict=False):
+                assert len(cell) < 3 or before == "·", (d, cells)  # a gap before every cell
+        ones_row = [str(c).strip() for c in table.get_row("1")]
+        assert ones_row[1] == "151" and ones_row[3] == "<1"  # the 0: 1 of 151
+        assert [str(c.label).strip() for c in table.columns.values()][3] == "0%"

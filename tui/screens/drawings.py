@@ -2,9 +2,10 @@
 
 Layout (drawings.tcss): a summary line; on the left a table with a row per digit (how many are
 kept, the share of them the active model reads right, and its confusion row: what it reads them
-as), under it the outcome of the last Teach; on the right the chosen drawing, large, with what
-is known about it, and thumbnails of the other drawings of that digit (as on the Evaluate
-screen). Up/down choose the digit, left/right (or a click on a thumbnail) the drawing.
+as, in percent once a count reaches 100), under it the outcome of the last Teach; on the right
+the chosen drawing, large, with what is known about it, and thumbnails of the other drawings of
+that digit (as on the Evaluate screen). Up/down choose the digit, left/right (or a click on a
+thumbnail) the drawing.
 
 Teach fine-tunes the active model on MNIST mixed with the drawings (`network.teach`) in a thread
 worker, with the Train screen's live progress view, and cancels with esc. The taught model is
@@ -70,6 +71,19 @@ class TeachDone(_Posted):
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _cell(count: int, total: int, percent: bool) -> str:
+    """A confusion cell: "·" for none, else the count, or its share of `total` in percent
+    ("<1" below one, never "100" unless it is all of them)."""
+    if count == 0:
+        return "·"
+    if not percent:
+        return str(count)
+    if count == total:
+        return "100"
+    share = 100 * count // total
+    return str(share) if share else "<1"
+
+
 @dataclass(eq=False)
 class DrawingsScored(_Posted):
     """The scoring worker read `drawings` with the active model: `evaluation` (a
@@ -113,6 +127,7 @@ class DrawingsScreen(DigitsScreen):
         self._cancel = threading.Event()
         self._started = 0.0
         self.teach_config: Any = None  #: a network.teach.TeachConfig; None: the defaults
+        self._percent = False  #: the table's readings are shares of each digit, not counts
 
     @property
     def digits_app(self) -> DigitsApp:
@@ -140,10 +155,18 @@ class DrawingsScreen(DigitsScreen):
 
     def on_mount(self) -> None:
         """Columns; follow the active model."""
+        self._columns(percent=False)
+        self.watch(self.app, "model_id", lambda _: self.reload(), init=False)
+
+    def _columns(self, percent: bool) -> None:
+        """The table's columns (and no rows): the readings as counts, or as percentages of each
+        digit's drawings (headed "0%".."9%")."""
+        self.table.clear(columns=True)
+        self._percent = percent
         for label in COLUMNS:
             width = 5 if label in ("digit", "kept", "read") else 3
-            self.table.add_column(label.rjust(width), key=label, width=width)
-        self.watch(self.app, "model_id", lambda _: self.reload(), init=False)
+            shown = f"{label}%" if percent and label not in ("digit", "kept", "read") else label
+            self.table.add_column(shown.rjust(width), key=label, width=width)
 
     def on_screen_resume(self) -> None:
         """Shown: read the drawings again (the Paint screen or the CLI may have kept more)."""
@@ -210,8 +233,14 @@ class DrawingsScreen(DigitsScreen):
         """One row per digit: kept, read right, and what they are read as."""
         table = self.table
         row = table.cursor_row
-        table.clear()
         ev = self.evaluation
+        # a reading of 100 or more takes a cell's three columns and runs into the cell before
+        # it ("5120" for 5 and 120): then the cells show each digit's shares, at most "99"
+        # unless it is the whole row ("100", with every other cell empty)
+        percent = ev is not None and int(ev.confusion.max()) >= 100
+        if percent != self._percent:
+            self._columns(percent)
+        table.clear()
         if self.drawings is not None:
             counts = self.drawings.counts()
             total = len(self.drawings)
@@ -230,7 +259,7 @@ class DrawingsScreen(DigitsScreen):
             if ev is not None and counts[d]:
                 confusion = ev.confusion[d]
                 right = f"{confusion[d] / counts[d]:.0%}"
-                cells = ["·" if c == 0 else str(c) for c in confusion]
+                cells = [_cell(int(c), counts[d], percent) for c in confusion]
             elif counts[d]:  # kept, not scored yet
                 right, cells = "…", [""] * 10
             else:
