@@ -169,20 +169,22 @@ def as_canvas(image: np.ndarray) -> np.ndarray:
 # -- reading ------------------------------------------------------------------------------------
 
 
-def _records(raw: Any, where: str) -> list[Drawing]:
-    """The Drawing records of an index's "drawings" list; DrawingsError if malformed."""
+def _records(raw: Any, where: str, why: str = "") -> list[Drawing]:
+    """The Drawing records of an index's "drawings" list; DrawingsError if malformed (its
+    message ends with `why`, the advice on recovering, when given)."""
+    why = f"; {why}" if why else ""
     if not isinstance(raw, list) or len(raw) > MAX_DRAWINGS:
-        raise DrawingsError(f"{where}: damaged index (no list of drawings)")
+        raise DrawingsError(f"{where}: damaged index (no list of drawings){why}")
     records = []
     for item in raw:
         if not isinstance(item, dict):
-            raise DrawingsError(f"{where}: damaged index (a drawing is not an object)")
+            raise DrawingsError(f"{where}: damaged index (a drawing is not an object){why}")
         ident, label, guess = item.get("id"), item.get("label"), item.get("guess")
         ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (ident, label))
         if not ints or not 0 <= label <= 9 or ident < 1 or not (
                 guess is None or (isinstance(guess, int) and not isinstance(guess, bool)
                                   and 0 <= guess <= 9)):
-            raise DrawingsError(f"{where}: damaged index (drawing {ident!r})")
+            raise DrawingsError(f"{where}: damaged index (drawing {ident!r}){why}")
         records.append(Drawing(ident, label, str(item.get("time", ""))[:40], guess,
                                str(item.get("source", ""))[:200]))
     return records
@@ -249,7 +251,7 @@ def _load(folder: Path) -> DrawingSet:
     if version > FORMAT_VERSION:
         raise DrawingsError(f"{path} was written by a newer digits (drawings format {version}); "
                             f"upgrade digits to use it")
-    records = _records(index.get("drawings"), str(path))
+    records = _records(index.get("drawings"), str(path), why)
     count, next_id = index.get("count"), index.get("next_id")
     if count != len(records) or not isinstance(next_id, int) or isinstance(next_id, bool) or \
             any(r.id >= next_id for r in records) or len({r.id for r in records}) < len(records):

@@ -116,7 +116,9 @@ def test_export_then_import_moves_a_set(tmp_path):
                                     "missing-file", "future-version", "wrong-count",
                                     # each of these is caught by one check alone:
                                     "changed-pixel", "relabelled-in-index", "reused-id",
-                                    "path-as-file-name"])
+                                    "path-as-file-name",
+                                    # a record edited by hand: said with how to recover too
+                                    "negative-id", "label-not-a-digit", "record-not-an-object"])
 def test_a_damaged_file_is_one_line_with_how_to_recover_and_never_replaced(damage):
     add_drawings([digit_image(i) for i in range(3)], [1, 2, 3])
     folder = drawings_dir()
@@ -152,6 +154,15 @@ def test_a_damaged_file_is_one_line_with_how_to_recover_and_never_replaced(damag
         outside = folder.parent / "elsewhere-idx3-ubyte"
         outside.write_bytes((folder / index["images"]).read_bytes())
         index["images"] = "../elsewhere-idx3-ubyte"
+        index_path.write_text(json.dumps(index))
+    elif damage == "negative-id":
+        index["drawings"][0]["id"] = -1
+        index_path.write_text(json.dumps(index))
+    elif damage == "label-not-a-digit":
+        index["drawings"][1]["label"] = "7"
+        index_path.write_text(json.dumps(index))
+    elif damage == "record-not-an-object":
+        index["drawings"][2] = [3]
         index_path.write_text(json.dumps(index))
     else:
         index["count"] = 5
