@@ -110,6 +110,12 @@ class DrawingSet:
         digest.update(self.labels.astype(np.uint8).tobytes())
         return digest.hexdigest()
 
+    def fingerprints(self) -> list[str]:
+        """Per drawing, the first 16 hex digits of the SHA-256 of its raw canvas: identical
+        drawings have the same one, whatever their label or id."""
+        return [hashlib.sha256(np.ascontiguousarray(image, np.uint8).tobytes()).hexdigest()[:16]
+                for image in self.images]
+
     def of_digit(self, digit: int) -> list[int]:
         """Positions of the drawings kept as `digit`, oldest first."""
         return [i for i, r in enumerate(self.records) if r.label == digit]
