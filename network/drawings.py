@@ -19,9 +19,10 @@ names them (each a temporary file, fsync, rename), and only then are the previou
 files removed. The rename of `index.json` is the commit point, so a crash or a full disk at any
 moment leaves the drawings already kept readable: either the old index with its files, or the new
 one with its. Changes take a lock (`.lock`, flock) so the app and the `digits drawings` commands
-never interleave. Anything wrong with the files (not JSON, a checksum that does not match, a
-missing file) raises `DrawingsError` with one line saying how to recover; nothing is ever
-overwritten while the folder is damaged.
+never interleave; reads take it shared, so a change waits until a read has its files.
+Anything wrong with the files (not JSON, a checksum that does not match, a missing file) raises
+`DrawingsError` with one line saying how to recover; nothing is ever overwritten while the
+folder is damaged.
 
 This lives in network/ beside the model registry because it shares its user data folder and its
 atomic writes; the IDX encoding is mnist/idx.py's.
@@ -109,6 +110,12 @@ class DrawingSet:
         digest.update(self.labels.astype(np.uint8).tobytes())
         return digest.hexdigest()
 
+    def fingerprints(self) -> list[str]:
+        """Per drawing, the first 16 hex digits of the SHA-256 of its raw canvas: identical
+        drawings have the same one, whatever their label or id."""
+        return [hashlib.sha256(np.ascontiguousarray(image, np.uint8).tobytes()).hexdigest()[:16]
+                for image in self.images]
+
     def of_digit(self, digit: int) -> list[int]:
         """Positions of the drawings kept as `digit`, oldest first."""
         return [i for i, r in enumerate(self.records) if r.label == digit]
@@ -168,20 +175,22 @@ def as_canvas(image: np.ndarray) -> np.ndarray:
 # -- reading ------------------------------------------------------------------------------------
 
 
-def _records(raw: Any, where: str) -> list[Drawing]:
-    """The Drawing records of an index's "drawings" list; DrawingsError if malformed."""
+def _records(raw: Any, where: str, why: str = "") -> list[Drawing]:
+    """The Drawing records of an index's "drawings" list; DrawingsError if malformed (its
+    message ends with `why`, the advice on recovering, when given)."""
+    why = f"; {why}" if why else ""
     if not isinstance(raw, list) or len(raw) > MAX_DRAWINGS:
-        raise DrawingsError(f"{where}: damaged index (no list of drawings)")
+        raise DrawingsError(f"{where}: damaged index (no list of drawings){why}")
     records = []
     for item in raw:
         if not isinstance(item, dict):
-            raise DrawingsError(f"{where}: damaged index (a drawing is not an object)")
+            raise DrawingsError(f"{where}: damaged index (a drawing is not an object){why}")
         ident, label, guess = item.get("id"), item.get("label"), item.get("guess")
         ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (ident, label))
         if not ints or not 0 <= label <= 9 or ident < 1 or not (
                 guess is None or (isinstance(guess, int) and not isinstance(guess, bool)
                                   and 0 <= guess <= 9)):
-            raise DrawingsError(f"{where}: damaged index (drawing {ident!r})")
+            raise DrawingsError(f"{where}: damaged index (drawing {ident!r}){why}")
         records.append(Drawing(ident, label, str(item.get("time", ""))[:40], guess,
                                str(item.get("source", ""))[:200]))
     return records
@@ -207,10 +216,25 @@ def _read_idx(path: Path, shape: tuple[int, ...], sha256: Any, why: str) -> np.n
 def load_drawings(folder: Path | None = None) -> DrawingSet:
     """The drawings kept in `folder` (default `drawings_dir()`); empty when there are none.
 
+    Reads under the folder's lock, shared: a change made meanwhile (by the app or by `digits
+    drawings`) waits, so the files the index names are not removed while they are read.
     Raises DrawingsError (one line, with how to recover) when the index or a file it names is
     unreadable, damaged, from a newer digits or inconsistent.
     """
     folder = drawings_dir() if folder is None else Path(folder)
+    try:
+        lock = os.open(folder / ".lock", os.O_RDONLY)
+    except OSError:  # no change ever started here (or the lock is unreadable): nothing to wait
+        return _load(folder)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        return _load(folder)
+    finally:
+        os.close(lock)
+
+
+def _load(folder: Path) -> DrawingSet:
+    """`load_drawings` of `folder`, its lock already held (shared or exclusive)."""
     path = folder / INDEX
     why = _recover(folder)
     from mnist.fileio import FileRefused
@@ -233,7 +257,7 @@ def load_drawings(folder: Path | None = None) -> DrawingSet:
     if version > FORMAT_VERSION:
         raise DrawingsError(f"{path} was written by a newer digits (drawings format {version}); "
                             f"upgrade digits to use it")
-    records = _records(index.get("drawings"), str(path))
+    records = _records(index.get("drawings"), str(path), why)
     count, next_id = index.get("count"), index.get("next_id")
     if count != len(records) or not isinstance(next_id, int) or isinstance(next_id, bool) or \
             any(r.id >= next_id for r in records) or len({r.id for r in records}) < len(records):
@@ -299,7 +323,7 @@ def _changing(folder: Path | None) -> Iterator[tuple[Path, DrawingSet]]:
                             f"({exc.strerror or exc})") from None
     with lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        drawings = load_drawings(folder)
+        drawings = _load(folder)
         yield folder, drawings
         try:
             _write(folder, drawings)

@@ -86,11 +86,8 @@ class TeachConfig:
                 augmentation.validate()
             except (ModelError, TypeError):
                 augmentation = TrainConfig().augmentation
-        if is_layer_stack(arch):  # a ConvNet: its network fields as its own config recorded
-            net = {k: base[k] for k in ("conv", "kernel", "hidden", "dropout", "activation")
-                   if k in base}
-            net.update(conv=tuple(net.get("conv") or ()), hidden=tuple(net.get("hidden") or ()),
-                       biases=True)
+        if is_layer_stack(arch):  # a ConvNet: its network fields, read from its layers
+            net = _stack_fields(arch)
         else:
             net = {"hidden": tuple(arch["sizes"][1:-1]), "activation": arch["activation"],
                    "biases": bool(arch["biases"])}
@@ -102,6 +99,28 @@ class TeachConfig:
             schedule="cosine", epochs=self.epochs, batch_size=self.batch_size, augment=True,
             augmentation=augmentation, seed=self.seed,
         ).validate()
+
+
+def _stack_fields(arch: dict[str, Any]) -> dict[str, Any]:
+    """A ConvNet's network fields (conv, kernel, hidden, activation, dropout) read from its
+    architecture's layers, the truth about the weights (the config in its metadata is only what
+    the file says, and may be anything); ModelError when no TrainConfig builds those layers."""
+    from network.activations import ACTIVATIONS
+    from network.convnet import conv_stack, describe_stack
+
+    layers = arch["layers"]
+
+    def of(kind: str, key: str) -> list[Any]:
+        return [layer.get(key) for layer in layers if layer.get("type") == kind]
+
+    activations = [layer["type"] for layer in layers if layer.get("type") in ACTIVATIONS]
+    net = {"conv": tuple(of("conv", "filters")), "kernel": (of("conv", "kernel") or [5])[0],
+           "hidden": tuple(of("dense", "units")[:-1]),
+           "activation": (activations or ["relu"])[0], "dropout": (of("dropout", "p") or [0.0])[0]}
+    if conv_stack(**net, n_classes=10) != layers:
+        raise ModelError(f"this network ({describe_stack(layers)}) is not one a training config "
+                         f"builds, so it cannot be taught")
+    return {**net, "biases": True}
 
 
 def _in(value: Any, lo: float, hi: float) -> bool:
@@ -135,6 +154,9 @@ class TeachOutcome:
     trained: np.ndarray  #: (T,) positions of the drawings trained on
     held_out: np.ndarray  #: (H,) positions of the drawings measured on
     mnist_evaluation: Evaluation | None = None  #: the taught model on the test set
+    #: fingerprints (`DrawingSet.fingerprints`) of the drawings the model it started from was
+    #: trained on, as its metadata records them (a model taught before)
+    seen: frozenset[str] = frozenset()
 
     @property
     def model(self) -> Any:
@@ -149,21 +171,41 @@ class TeachOutcome:
                 "drawings_trained": int(self.trained.size)}
 
 
-def split_drawings(labels: np.ndarray, share: float, seed: int = 0
+def split_drawings(labels: np.ndarray, share: float, seed: int = 0,
+                   images: np.ndarray | None = None, seen: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
     """(trained, held_out) positions: per digit, round(share * count) drawings held out, at
-    random (by `seed`), but never a digit's only drawing. labels: (N,) ints."""
+    random (by `seed`), but never a digit's only drawing. labels: (N,) ints.
+
+    With `images` ((N, 28, 28) raw canvases), identical drawings of a digit count as one (a
+    drawing kept twice, an export imported twice): all its copies are held out or none, so no
+    held-out drawing has a copy among those trained on, and the score on them stays honest.
+    `seen` ((N,) bools) marks drawings the model was already trained on (it was taught
+    before): they are never held out (fewer are held out when the others do not suffice).
+    """
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     held: list[np.ndarray] = []
     for digit in range(10):
         where = np.flatnonzero(labels == digit)
-        k = min(int(round(share * where.size)), where.size - 1)
+        units = _copies(images, where) if images is not None else [w[None] for w in where]
+        free = [u for u, unit in enumerate(units) if seen is None or not np.any(seen[unit])]
+        k = min(int(round(share * len(units))), len(units) - 1, len(free))
         if k > 0:
-            held.append(rng.choice(where, size=k, replace=False))
+            chosen = np.asarray(free)[rng.choice(len(free), size=k, replace=False)]
+            held.append(np.concatenate([units[u] for u in chosen]))
     held_out = np.sort(np.concatenate(held)) if held else np.zeros(0, np.intp)
     trained = np.setdiff1d(np.arange(labels.size), held_out)
     return trained.astype(np.intp), held_out.astype(np.intp)
+
+
+def _copies(images: np.ndarray, where: np.ndarray) -> list[np.ndarray]:
+    """The positions `where` grouped by identical image, in order of first appearance: a list
+    of (k,) position arrays. images: (N, 28, 28)."""
+    groups: dict[bytes, list[int]] = {}
+    for i in where:
+        groups.setdefault(np.ascontiguousarray(images[i]).tobytes(), []).append(int(i))
+    return [np.array(g, dtype=np.intp) for g in groups.values()]
 
 
 def accuracy(model: Any, images: np.ndarray, labels: np.ndarray) -> float | None:
@@ -205,7 +247,10 @@ def teach(
                          "a digit) or with `digits drawings add`")
     labels = drawings.labels
     images = training_images(drawings)
-    trained, held_out = split_drawings(labels, config.held_out, config.seed)
+    seen = _seen_by(model)
+    trained, held_out = split_drawings(
+        labels, config.held_out, config.seed, drawings.images,
+        np.array([p in seen for p in drawings.fingerprints()], dtype=bool))
     measured = test_images is not None and test_labels is not None
 
     def scores(m: Any) -> Scores:
@@ -239,12 +284,23 @@ def teach(
     result = train(train_config, rows, targets, test_images, test_labels,
                    on_progress=on_progress, should_stop=should_stop, start_from=model,
                    sampler=sampler)
-    outcome = TeachOutcome(config, train_config, result, before, None, trained, held_out)
+    outcome = TeachOutcome(config, train_config, result, before, None, trained, held_out,
+                           seen=seen)
     if result.ok:
         outcome.after = scores(result.model)
         if measured:
             outcome.mnist_evaluation = evaluate(result.model, test_images, test_labels)
     return outcome
+
+
+def _seen_by(model: Any) -> frozenset[str]:
+    """Fingerprints of the drawings `model` was trained on, as a taught model's metadata
+    records them ("drawings": {"trained_on_sha256": [...]}); none for any other model."""
+    drawings = ((getattr(model, "metadata", None) or {}).get("drawings") or {})
+    prints = drawings.get("trained_on_sha256") if isinstance(drawings, dict) else None
+    if not isinstance(prints, list):
+        return frozenset()
+    return frozenset(p for p in prints if isinstance(p, str) and len(p) == 16)
 
 
 def taught_metadata(outcome: TeachOutcome, drawings: DrawingSet, base: dict[str, Any],
@@ -256,12 +312,17 @@ def taught_metadata(outcome: TeachOutcome, drawings: DrawingSet, base: dict[str,
     the before/after scores."""
     from network.store import build_metadata
 
+    prints = drawings.fingerprints()
     return build_metadata(
         outcome.result.model, outcome.train_config, result=outcome.result,
         evaluation=outcome.mnist_evaluation, dataset_checksums=dataset_checksums,
         command=command, preset="teach", base_model=dict(base),
         drawings={"count": len(drawings), "sha256": drawings.checksum(),
                   "counts": drawings.counts(), "trained_on": int(outcome.trained.size),
+                  # what this model has seen, its base's included: teaching it again never
+                  # holds these out (they would not be new to it)
+                  "trained_on_sha256": sorted(outcome.seen | {
+                      prints[i] for i in outcome.trained.tolist()}),
                   "held_out": int(outcome.held_out.size),
                   "measured_on": "a held-out share of each digit's drawings, never trained on",
                   "held_out_share": outcome.config.held_out},

@@ -113,6 +113,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     """Counts per digit and the total."""
+    from mnist.fileio import printable
     from network.drawings import drawings_dir, load_drawings
 
     drawings = load_drawings()
@@ -122,25 +123,27 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     print("digit " + " ".join(f"{d:>5}" for d in range(10)) + "  total")
     print("kept  " + " ".join(f"{c:>5}" for c in counts) + f"  {len(drawings):>5}")
-    print(f"in {drawings_dir()}")
+    print(f"in {printable(str(drawings_dir()))}")
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
     """Write the drawings as IDX files."""
+    from mnist.fileio import printable
     from network.drawings import export_drawings
 
     n = export_drawings(Path(args.dir))
-    print(f"Exported {n} drawing{'s' * (n != 1)} to {args.dir}.")
+    print(f"Exported {n} drawing{'s' * (n != 1)} to {printable(args.dir)}.")
     return 0
 
 
 def run_import(args: argparse.Namespace) -> int:
     """Add the drawings of an export."""
+    from mnist.fileio import printable
     from network.drawings import import_drawings
 
     n = import_drawings(Path(args.dir))
-    print(f"Imported {n} drawing{'s' * (n != 1)} from {args.dir}.")
+    print(f"Imported {n} drawing{'s' * (n != 1)} from {printable(args.dir)}.")
     return 0
 
 

@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     """Check the options, fine-tune with progress, print the table, save."""
     from rich.console import Console
 
+    from mnist.fileio import printable
     from network.drawings import load_drawings
     from network.errors import ModelError
     from network.registry import (
@@ -152,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, allow_nan=False))
     else:
         print(table(outcome))
-        print(f"Saved to {path}{' (now the active model)' if args.activate else ''}"
+        print(f"Saved to {printable(str(path))}"
+              f"{' (now the active model)' if args.activate else ''}"
               f" after {result.seconds:.1f} s of training.")
     return 0

@@ -129,3 +129,18 @@ def test_an_export_whose_record_file_is_hostile(kind, tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "Imported 1 drawing from" in out and len(load_drawings()) == 2
     assert len(err.strip().splitlines()) == 1 and "refusing to" in err, err
+
+
+def test_a_folder_name_with_control_characters_is_echoed_escaped(tmp_path, capsys):
+    """`export` and `import` echoed the folder as given: a name holding a newline and an escape
+    sequence forged a second line of output and recoloured the terminal. It is shown with its
+    control characters escaped, as every other path the commands print."""
+    np.save(tmp_path / "s.npy", np.stack([seven()]))
+    main(["drawings", "add", "--label", "7", str(tmp_path / "s.npy")])
+    folder = tmp_path / "exp\n\x1b[31mExported 999 drawings"
+    folder.mkdir()
+    capsys.readouterr()
+    assert main(["drawings", "export", str(folder)]) == 0
+    assert main(["drawings", "import", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 2 and "\x1b" not in out and "\\x1b[31m" in out

@@ -49,11 +49,12 @@ def test_teach_json_saves_a_new_model_and_leaves_the_base(small_base, kept, mnis
 
 
 def test_teach_table_and_out(small_base, kept, mnist_dir, tmp_path, capsys):
-    out = tmp_path / "taught.npz"
+    out = tmp_path / "taught\n\x1b[31m.npz"  # echoed escaped: no forged line, no colour
     assert main(["teach", "--model", str(small_base), "--epochs", "1", "--out", str(out),
                  "--data-dir", str(mnist_dir)]) == 0
     text = capsys.readouterr().out
     assert "before" in text and "after" in text and "held out" in text and "MNIST" in text
+    assert text.count("\n") == 4 and "\x1b" not in text and "taught\\n\\x1b[31m.npz" in text
     assert load_model(out).sizes == (784, 32, 10)
     assert main(["teach", "--model", str(small_base), "--out", str(small_base)]) == 2
     assert "never overwritten" in capsys.readouterr().err
