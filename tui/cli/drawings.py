@@ -16,10 +16,10 @@ still kept.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from tui.cli.common import strict_json
 from tui.errors import UsageError
 
 
@@ -119,7 +119,7 @@ def run_list(args: argparse.Namespace) -> int:
     drawings = load_drawings()
     counts = drawings.counts()
     if args.json:
-        print(json.dumps({"counts": counts, "total": len(drawings)}))
+        print(strict_json({"counts": counts, "total": len(drawings)}))
         return 0
     print("digit " + " ".join(f"{d:>5}" for d in range(10)) + "  total")
     print("kept  " + " ".join(f"{c:>5}" for c in counts) + f"  {len(drawings):>5}")

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
-from tui.cli.common import in_markup, load_data_for_cli, load_model_for_cli
+from tui.cli.common import in_markup, load_data_for_cli, load_model_for_cli, strict_json
 from tui.errors import UsageError
 
 
@@ -150,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         report = outcome.to_dict()
         report.update(model=str(path), base_model=str(base_path),
                       seconds=round(result.seconds, 3))
-        print(json.dumps(report, allow_nan=False))
+        print(strict_json(report))
     else:
         print(table(outcome))
         print(f"Saved to {printable(str(path))}"
