@@ -9,6 +9,7 @@ from textual.color import Color
 from textual.geometry import Region
 from textual.strip import Strip
 
+from tui.widgets.canvas import Canvas
 from tui.widgets.preview import (
     GreyPalette,
     Preview,
@@ -27,6 +28,14 @@ class Pair(App[None]):
         yield Probabilities(id="fresh-bars")
         yield Preview(id="updated-preview")
         yield Preview(id="fresh-preview")
+
+
+class Grids(App[None]):
+    """The paint grid and a preview, side by side."""
+
+    def compose(self) -> ComposeResult:
+        yield Canvas(id="canvas")
+        yield Preview(id="preview")
 
 
 def rows(widget) -> list[str]:
@@ -91,3 +100,28 @@ def test_strips_show_each_pixel_in_its_grey():
     for y in range(28):
         cells = [(char, seg.style) for seg in pixel_strip(palette, image[y]) for char in seg.text]
         assert cells == [(" ", palette.full[int(image[y, x // 2])]) for x in range(56)]
+
+
+def cell_colours(strip: Strip) -> list[object]:
+    """The colour of each cell's upper half (a half block's foreground) along a row."""
+    return [segment.style.color for segment in strip for _ in segment.text]
+
+
+async def test_every_theme_shows_paper_guide_and_ink_apart():
+    """In every theme the app offers, the grid's paper, its guide tint and its ink, and the
+    preview's paper and ink, are drawn in different colours (ANSI themes, whose paper and ink
+    are the terminal's default colours, once showed all of them in one)."""
+    async with Grids().run_test(size=(40, 40)) as pilot:
+        app = pilot.app
+        canvas, preview = app.query_one(Canvas), app.query_one(Preview)
+        image = np.zeros((28, 28), np.uint8)
+        image[4:6, 12] = 255  # ink in the guide area (rows 4..23, columns 4..23)
+        canvas.load_image(image)
+        preview.set_image(image)
+        for theme in sorted(app.available_themes):
+            app.theme = theme
+            await pilot.pause()
+            paper, guide, ink = (cell_colours(canvas.render_line(2))[x] for x in (0, 10, 12))
+            assert len({paper, guide, ink}) == 3, (theme, paper, guide, ink)
+            shown = cell_colours(preview.render_line(2))
+            assert shown[0] != shown[12], (theme, shown[0])

@@ -9,6 +9,12 @@ normalized drawing); the Evaluate screen can use it for misclassified test digit
 255 the ink colour, in between a linear blend. Index 256 is "guide paper", a faint tint used by
 the grid for the central 20x20 area. Styles are built once per (paper, ink) pair; half-block
 pair styles are made on first use and cached.
+
+ANSI themes (ansi-dark, ansi-light) give paper and ink as the terminal's own colours, which
+cannot be blended: Textual's blend of two ANSI colours is the second one, so every level came out
+as the terminal's default colour and the drawing, the guide and the preview were invisible. With
+an ANSI paper or ink the palette uses the terminal's four greys instead (`ANSI_GREYS`): paper,
+guide, light ink and full ink, from dark to light in a dark theme and the other way in a light one.
 """
 
 from __future__ import annotations
@@ -35,6 +41,13 @@ _PAIRS = GUIDE + 1  # palette indices: a (top, bottom) pair is top * _PAIRS + bo
 UPPER_HALF = "▀"
 LOWER_HALF = "▄"
 _RUNS_KEPT = 1 << 16  # run segments a palette keeps (a few hundred are in use)
+ANSI_GREYS = tuple(Color.parse(name) for name in
+                   ("ansi_black", "ansi_bright_black", "ansi_white", "ansi_bright_white"))
+"""The terminal's greys, darkest first: in a dark ANSI theme paper, guide, light ink, ink."""
+ANSI_LIGHT_INK_FROM = 43
+"""With ANSI greys, levels from here to `ANSI_INK_FROM` show as light ink, lower ones as paper."""
+ANSI_INK_FROM = 171
+"""With ANSI greys, levels from here up show as ink."""
 
 Runs = tuple[tuple[int, int], ...]
 """A row as runs of equal cells: (palette code, cells) from left to right."""
@@ -60,11 +73,16 @@ def half_block_runs(indices: np.ndarray) -> list[Runs]:
 class GreyPalette:
     """257 theme colours (256 grey levels plus the guide tint) as cached Rich styles."""
 
-    def __init__(self, paper: Color, ink: Color) -> None:
-        """Blend `paper` (level 0) to `ink` (level 255); index 256 is paper tinted a little."""
-        self.key = (paper, ink)
-        colours = [paper.blend(ink, level / 255.0) for level in range(256)]
-        colours.append(paper.blend(ink, _GUIDE_MIX))
+    def __init__(self, paper: Color, ink: Color, dark: bool = True) -> None:
+        """Blend `paper` (level 0) to `ink` (level 255); index 256 is paper tinted a little.
+        If either is an ANSI colour, the terminal's greys instead (`ansi_greys`), ordered for a
+        `dark` theme or a light one."""
+        self.key = (paper, ink, dark)
+        if paper.ansi is not None or ink.ansi is not None:
+            colours = ansi_greys(dark)
+        else:
+            colours = [paper.blend(ink, level / 255.0) for level in range(256)]
+            colours.append(paper.blend(ink, _GUIDE_MIX))
         self.colours: list[RichColor] = [c.rich_color for c in colours]
         self.textual_colours = colours
         self.full: list[Style] = [Style(bgcolor=c) for c in self.colours]
@@ -113,6 +131,15 @@ class GreyPalette:
         return style
 
 
+def ansi_greys(dark: bool) -> list[Color]:
+    """The 257 palette colours (levels 0..255, then the guide) in the terminal's four ANSI greys:
+    paper, guide, light ink (levels `ANSI_LIGHT_INK_FROM`..`ANSI_INK_FROM` - 1) and ink, from
+    black up in a `dark` theme, from bright white down in a light one."""
+    paper, guide, light, ink = ANSI_GREYS if dark else ANSI_GREYS[::-1]
+    levels = [paper] * ANSI_LIGHT_INK_FROM + [light] * (ANSI_INK_FROM - ANSI_LIGHT_INK_FROM)
+    return [*levels, *[ink] * (256 - ANSI_INK_FROM), guide]
+
+
 class GreyPaletteMixin(DirectLines):
     """For widgets drawing grey pixels: `grey_palette(component)` follows the theme.
 
@@ -132,7 +159,7 @@ class GreyPaletteMixin(DirectLines):
         if component == self._grey_component and self._grey_palette is not None:
             return self._grey_palette
         styles = self.get_component_styles(component)  # type: ignore[attr-defined]
-        key = (styles.background, styles.color)
+        key = (styles.background, styles.color, self.app.current_theme.dark)  # type: ignore
         if self._grey_palette is None or self._grey_palette.key != key:
             self._grey_palette = GreyPalette(*key)
         self._grey_component = component
