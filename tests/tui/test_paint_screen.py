@@ -160,14 +160,16 @@ async def test_theme_change_repaints_in_the_new_colours(make_app):
 
 async def test_notifications_wait_while_the_terminal_is_too_small(make_app, tmp_path,
                                                                   monkeypatch):
-    """At 70x20 without MNIST, `r` raises a long "MNIST not found" notification: it must not
+    """At 70x20 without MNIST, a random digit asked for (`r`'s action: the key itself rests
+    while the terminal is too small) raises a long "MNIST not found" notification: it must not
     cover the too-small message (every character of it stays on screen), and it shows once the
     terminal is large enough."""
     from textual.widgets._toast import Toast
 
     monkeypatch.setenv("MNIST_DIR", str(tmp_path))  # an empty folder; the cache is empty too
     async with make_app().run_test(size=(70, 20), notifications=True) as pilot:
-        await pilot.press("r")
+        await pilot.pause()
+        pilot.app.screen.action_random()
         await wait_for(pilot, lambda: pilot.app.dataset_state == "missing")
         await pilot.pause(0.3)
         assert any(n.message == pilot.app.dataset_error for n in pilot.app._notifications)
@@ -193,3 +195,35 @@ async def test_a_caption_is_shown_as_plain_text(make_app):
         shown = screen.query_one("#caption", Static).render()
         assert str(shown) == caption
         assert not getattr(shown, "spans", [])
+
+
+async def test_the_screens_keys_rest_while_the_terminal_is_too_small(make_app):
+    """Below 80x24 the drawing is hidden: the Paint screen's keys neither change it nor keep
+    it (`c` cleared it and enter kept it unseen), and the footer does not offer them; the
+    app's keys still work, and the screen's come back with the size."""
+    from textual.widgets._footer import FooterKey
+
+    from network.drawings import load_drawings
+
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        await pilot.press("p", *"jjjjjjjjj", "p")
+        await pilot.pause()
+        drawn = screen.drawing.pixels.copy()
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        await pilot.press("c", "enter", "space", "x", "p", "h", "u", "e", "3", "t", "1")
+        await pilot.pause()
+        assert np.array_equal(screen.drawing.pixels, drawn)
+        assert len(load_drawings()) == 0
+        assert not any(key.action == "clear" for key in screen.query(FooterKey))
+        await pilot.press("question_mark")  # the app's keys still work
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert any(key.action == "clear" for key in screen.query(FooterKey))
+        await pilot.press("c")
+        await pilot.pause()
+        assert not screen.drawing.pixels.any()

@@ -6,6 +6,9 @@ classes on each screen (`-narrow`/`-short` below 80x24); app.tcss then hides the
 While the body is hidden nothing inside it holds the focus, so keys cannot reach a widget the user
 cannot see (a hidden, zero-sized dropdown crashed on page-down); tab brings the focus back once
 the terminal is large enough again.
+Nor do the screen's own keys act while the body is hidden (the footer drops them): `c` cleared
+and enter kept a drawing on the Paint screen that the user could not see. The app's keys (the
+screens' function keys, help, quit) still work.
 
 A screen also ignores a resize to a size that is no longer the terminal's. Textual 8.2 answers a
 screen's Resize by laying the screen out at that size and posting the screen a Resize of its new
@@ -61,6 +64,7 @@ class DigitsScreen(Screen[None]):
     MODE = ""
     """The app mode this screen is the base of ("paint", "train", ...), highlighted in the bar."""
     _resumed = False  # a ScreenResume was handled
+    _keys_hidden = False  # the footer was last told the screen's keys are off (too small)
     if TYPE_CHECKING:
         app: DigitsApp  # typed access to the app's model, dataset and cross-screen actions
 
@@ -138,15 +142,18 @@ class DigitsScreen(Screen[None]):
                 return
             await super().on_event(event)
             self._drop_hidden_focus()  # shrunk below the minimum: the focus may now be hidden
+            if self.too_small != self._keys_hidden:  # the screen's keys go or come back
+                self._keys_hidden = self.too_small
+                self.refresh_bindings()
             return
         await super().on_event(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """No key of the screen's own acts before its widgets are mounted: on a busy machine a
+        """No key of the screen's own acts before its widgets are mounted (on a busy machine a
         key pressed right after switching screens can arrive while the screen is still being
-        composed, and its action would look for widgets that do not exist yet. Once mounted,
-        `allows` decides."""
-        if not self.is_mounted:
+        composed, and its action would look for widgets that do not exist yet), nor while the
+        terminal is too small to show them. Otherwise `allows` decides."""
+        if not self.is_mounted or self.too_small:  # nor while the body is hidden (see above)
             return False
         return self.allows(action, parameters)
 
