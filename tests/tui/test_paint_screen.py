@@ -227,3 +227,25 @@ async def test_the_screens_keys_rest_while_the_terminal_is_too_small(make_app):
         await pilot.press("c")
         await pilot.pause()
         assert not screen.drawing.pixels.any()
+
+
+@pytest.mark.parametrize("width", [80, 97, 98])
+async def test_every_footer_key_shows_its_description(make_app, width):
+    """The footer fits its keys to the width: every key is shown with its whole description
+    (at 80 columns the palette's key covered `t`'s "Keep as…" on the Paint screen and ^q's
+    "Quit" on the Evaluate screen); the palette's key is offered when there is room for it."""
+    from textual.widgets._footer import FooterKey
+
+    async with make_app().run_test(size=(width, 24)) as pilot:
+        for key in ("f2", "f4"):
+            await pilot.press(key)
+            await pilot.pause(0.2)
+            screen = pilot.app.screen
+            bottom = list(screen._compositor.render_strips())[-1].text
+            keys = list(screen.query(FooterKey))
+            assert len(keys) >= 2
+            for footer_key in keys:
+                label = f"{footer_key.key_display} {footer_key.description}".strip()
+                assert label in bottom, (key, label, bottom)
+            if key == "f2":  # the Paint screen's keys and the palette's take 98 columns
+                assert ("^p palette" in bottom) is (width >= 98)
