@@ -13,6 +13,7 @@ from tui.widgets.canvas import Canvas
 from tui.widgets.preview import (
     GreyPalette,
     Preview,
+    contrast,
     half_block_runs,
     half_block_strip,
     pixel_strip,
@@ -107,21 +108,32 @@ def cell_colours(strip: Strip) -> list[object]:
     return [segment.style.color for segment in strip for _ in segment.text]
 
 
-async def test_every_theme_shows_paper_guide_and_ink_apart():
+async def test_every_theme_shows_paper_guide_ink_and_cursor_apart():
     """In every theme the app offers, the grid's paper, its guide tint and its ink, and the
     preview's paper and ink, are drawn in different colours (ANSI themes, whose paper and ink
-    are the terminal's default colours, once showed all of them in one)."""
+    are the terminal's default colours, once showed all of them in one); the cursor, in each
+    tool's colour, contrasts at least 3:1 with paper, guide and ink under it (with RGB themes:
+    an ANSI theme's colours are the terminal's). Tool colours on ink of their own lightness
+    made the cursor vanish (tokyo-night, monokai, catppuccin: 1.0-1.1)."""
     async with Grids().run_test(size=(40, 40)) as pilot:
         app = pilot.app
         canvas, preview = app.query_one(Canvas), app.query_one(Preview)
         image = np.zeros((28, 28), np.uint8)
-        image[4:6, 12] = 255  # ink in the guide area (rows 4..23, columns 4..23)
+        image[4:6, 12:14] = 255  # ink in the guide area (rows 4..23, columns 4..23)
         canvas.load_image(image)
         preview.set_image(image)
         for theme in sorted(app.available_themes):
             app.theme = theme
             await pilot.pause()
-            paper, guide, ink = (cell_colours(canvas.render_line(2))[x] for x in (0, 10, 12))
+            paper, guide, ink = (cell_colours(canvas.render_line(2))[x] for x in (0, 10, 13))
             assert len({paper, guide, ink}) == 3, (theme, paper, guide, ink)
             shown = cell_colours(preview.render_line(2))
             assert shown[0] != shown[12], (theme, shown[0])
+            for _ in range(2):  # the idle cursor, then the eraser's
+                for row, col in ((0, 0), (4, 10), (4, 12)):  # over paper, guide, ink
+                    canvas.move_cursor(row - canvas.cursor[0], col - canvas.cursor[1])
+                    cell = list(canvas.render_line(row // 2).divide([col, col + 1]))[1]
+                    style = next(iter(cell)).style
+                    if style.color.triplet is not None:
+                        assert contrast(style.color, style.bgcolor) >= 3, (theme, row, col)
+                canvas.toggle_eraser()
