@@ -200,7 +200,8 @@ async def test_a_caption_is_shown_as_plain_text(make_app):
 async def test_the_screens_keys_rest_while_the_terminal_is_too_small(make_app):
     """Below 80x24 the drawing is hidden: the Paint screen's keys neither change it nor keep
     it (`c` cleared it and enter kept it unseen), and the footer does not offer them; the
-    app's keys still work, and the screen's come back with the size."""
+    app's keys still work, and the screen's come back with the size, and so does the canvas's
+    focus (it stayed nowhere until tab)."""
     from textual.widgets._footer import FooterKey
 
     from network.drawings import load_drawings
@@ -217,6 +218,7 @@ async def test_the_screens_keys_rest_while_the_terminal_is_too_small(make_app):
         assert np.array_equal(screen.drawing.pixels, drawn)
         assert len(load_drawings()) == 0
         assert not any(key.action == "clear" for key in screen.query(FooterKey))
+        assert pilot.app.focused is None  # nothing hidden holds the focus
         await pilot.press("question_mark")  # the app's keys still work
         await pilot.pause()
         assert isinstance(pilot.app.screen, HelpScreen)
@@ -224,6 +226,7 @@ async def test_the_screens_keys_rest_while_the_terminal_is_too_small(make_app):
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert any(key.action == "clear" for key in screen.query(FooterKey))
+        assert pilot.app.focused is screen.canvas  # the focus it lost comes back
         await pilot.press("c")
         await pilot.pause()
         assert not screen.drawing.pixels.any()

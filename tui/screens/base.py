@@ -4,8 +4,9 @@ A screen subclasses `DigitsScreen` and implements `compose_body()`. The app sets
 classes on each screen (`-narrow`/`-short` below 80x24); app.tcss then hides the body and shows
 `TooSmall`, which says what size is needed, and the layout comes back when the terminal grows.
 While the body is hidden nothing inside it holds the focus, so keys cannot reach a widget the user
-cannot see (a hidden, zero-sized dropdown crashed on page-down); tab brings the focus back once
-the terminal is large enough again.
+cannot see (a hidden, zero-sized dropdown crashed on page-down); once the terminal is large enough
+again the focus goes back to the widget that lost it (or was to get it) meanwhile: it stayed
+nowhere, and a table's arrows, say, did nothing until tab.
 Nor do the screen's own keys act while the body is hidden (the footer drops them): `c` cleared
 and enter kept a drawing on the Paint screen that the user could not see. The app's keys (the
 screens' function keys, help, quit) still work.
@@ -65,6 +66,7 @@ class DigitsScreen(Screen[None]):
     """The app mode this screen is the base of ("paint", "train", ...), highlighted in the bar."""
     _resumed = False  # a ScreenResume was handled
     _keys_hidden = False  # the footer was last told the screen's keys are off (too small)
+    _focus_when_shown: Widget | None = None  # to focus once the too-small message goes
     if TYPE_CHECKING:
         app: DigitsApp  # typed access to the app's model, dataset and cross-screen actions
 
@@ -117,14 +119,22 @@ class DigitsScreen(Screen[None]):
     def set_focus(
         self, widget: Widget | None, scroll_visible: bool = True, from_app_focus: bool = False
     ) -> None:
-        """Focus `widget`, unless it is hidden because the terminal is too small."""
-        super().set_focus(None if self._hidden(widget) else widget, scroll_visible,
-                          from_app_focus)
+        """Focus `widget`, unless it is hidden because the terminal is too small (then it gets
+        the focus when the terminal is large enough again)."""
+        if self._hidden(widget):
+            self._focus_when_shown, widget = widget, None
+        super().set_focus(widget, scroll_visible, from_app_focus)
 
     def _drop_hidden_focus(self) -> None:
-        """Blur a focused widget that the too-small message hides."""
+        """Blur a focused widget that the too-small message hides (until it shows again), or,
+        the body shown again, focus the widget that lost the focus to it."""
         if self._hidden(self.focused):
-            self.set_focus(None)
+            self.set_focus(self.focused)  # refused: kept for later
+            return
+        widget, self._focus_when_shown = self._focus_when_shown, None
+        if widget is not None and not self.too_small and self.focused is None:
+            if widget.is_attached and widget.screen is self and widget.focusable:
+                self.set_focus(widget)
 
     async def on_event(self, event: events.Event) -> None:
         """Handle an event, but drop a Resize to a size the terminal no longer has (see above).
@@ -141,7 +151,7 @@ class DigitsScreen(Screen[None]):
             if event.size != self.app.size:
                 return
             await super().on_event(event)
-            self._drop_hidden_focus()  # shrunk below the minimum: the focus may now be hidden
+            self._drop_hidden_focus()  # the focus may now be hidden, or may come back
             if self.too_small != self._keys_hidden:  # the screen's keys go or come back
                 self._keys_hidden = self.too_small
                 self.refresh_bindings()
@@ -163,5 +173,6 @@ class DigitsScreen(Screen[None]):
         return True
 
     def on_screen_resume(self) -> None:
-        """Shown again (maybe at a size that hides the body): the old focus may be hidden."""
+        """Shown again (maybe at a size that hides the body, or no longer): the old focus may
+        be hidden, or may come back."""
         self._drop_hidden_focus()
