@@ -57,7 +57,7 @@ class Probabilities(DirectLines, Widget):
         background: $boost;
     }
     Probabilities > .probabilities--top {
-        color: $accent;
+        color: $text-accent;
         background: $boost;
         text-style: bold;
     }

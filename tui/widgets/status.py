@@ -31,11 +31,11 @@ class StatusLine(DirectLines, Static):
         height: 1;
     }
     StatusLine > .status-line--alert {
-        color: $error;
+        color: $text-error;
         text-style: bold;
     }
     StatusLine > .status-line--on {
-        color: $success;
+        color: $text-success;
         text-style: bold;
     }
     """
