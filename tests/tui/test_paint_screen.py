@@ -212,9 +212,10 @@ async def test_the_screens_keys_rest_while_the_terminal_is_too_small(make_app):
         await pilot.press("p", *"jjjjjjjjj", "p")
         await pilot.pause()
         drawn = screen.drawing.pixels.copy()
+        await pilot.press("t")  # its digit comes after the drawing is hidden: not kept
         await pilot.resize_terminal(60, 20)
         await pilot.pause()
-        await pilot.press("c", "enter", "space", "x", "p", "h", "u", "e", "3", "t", "1")
+        await pilot.press("1", "c", "enter", "space", "x", "p", "h", "u", "e", "3", "t", "1")
         await pilot.pause()
         assert np.array_equal(screen.drawing.pixels, drawn)
         assert len(load_drawings()) == 0

@@ -287,8 +287,11 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         self._update_caption()
 
     def on_resize(self, event: events.Resize) -> None:
-        """Pick the grid's scale for the new terminal size."""
+        """Pick the grid's scale for the new terminal size. Below the minimum size, forget a
+        pending `t`: its prompt is hidden with the drawing, and the next key must not keep it."""
         self._fit(event.size.width, event.size.height)
+        if self.too_small:
+            self._end_keep()
 
     @staticmethod
     def _full_scale(width: int, height: int) -> bool:
