@@ -10,6 +10,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 
 from tui.widgets.canvas import Canvas
+from tui.widgets.confusion import GUTTER, ConfusionMatrix
 from tui.widgets.preview import (
     GreyPalette,
     Preview,
@@ -137,3 +138,29 @@ async def test_every_theme_shows_paper_guide_ink_and_cursor_apart():
                     if style.color.triplet is not None:
                         assert contrast(style.color, style.bgcolor) >= 3, (theme, row, col)
                 canvas.toggle_eraser()
+
+
+class Matrix(App[None]):
+    """A confusion matrix alone."""
+
+    def compose(self) -> ComposeResult:
+        yield ConfusionMatrix()
+
+
+async def test_confusion_matrix_in_an_ansi_theme_keeps_zeros_apart_from_confusions():
+    """In ANSI themes, whose colours cannot be blended, a zero count sits on the paper and a
+    confusion in the error colour: every cell, zeros too, was in the error (or success)
+    colour, and the zeros' dots in their background's own colour."""
+    async with Matrix().run_test(size=(80, 20)) as pilot:
+        pilot.app.theme = "ansi-dark"
+        matrix = pilot.app.query_one(ConfusionMatrix)
+        counts = np.diag(np.full(10, 900))
+        counts[1, 7] = 12  # one confusion: row 1, column 7
+        matrix.set_matrix(counts)
+        await pilot.pause()
+        row = matrix.render_line(2)  # true digit 1
+        cells = [next(iter(cell)).style for cell in list(
+            row.divide([GUTTER + matrix.cell * i for i in range(11)]))[1:11]]
+        zero, confusion, correct = cells[0], cells[7], cells[1]
+        assert len({zero.bgcolor, confusion.bgcolor, correct.bgcolor}) == 3
+        assert zero.color != confusion.bgcolor

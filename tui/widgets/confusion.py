@@ -102,12 +102,21 @@ class ConfusionMatrix(Widget):
         return 1 + self._counts.shape[0]
 
     def _style(self, true: int, pred: int) -> Style:
-        """Background shaded by the cell's level, text in a contrasting colour."""
+        """Background shaded by the cell's level, text in a contrasting colour.
+
+        ANSI themes' colours are the terminal's and cannot be blended (Textual's blend of
+        two gives the second: every cell, zeros too, was in the full success or error colour,
+        and the zeros' dots in their own background's colour): there a zero is on the paper,
+        its dot dim, and any other count in the full colour."""
         paper = self.get_component_styles("confusion--paper")
         group = "confusion--correct" if true == pred else "confusion--wrong"
         full = self.get_component_styles(group).background
         level = int(self._levels[true, pred])
-        back: Color = paper.background.blend(full, level / (LEVELS - 1) * 0.85)
+        ansi = paper.background.ansi is not None or full.ansi is not None
+        if ansi and not level:
+            return Style(bgcolor=paper.background.rich_color, color=paper.color.rich_color,
+                         dim=True)
+        back: Color = full if ansi else paper.background.blend(full, level / (LEVELS - 1) * 0.85)
         text = back.get_contrast_text(0.9) if level else paper.color.blend(back, 0.6)
         return Style(bgcolor=back.rich_color, color=text.rich_color,
                      bold=true == pred and level > 0)
