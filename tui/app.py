@@ -30,6 +30,7 @@ from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.css.stylesheet import Stylesheet
+from textual.notifications import Notify
 from textual.reactive import var
 from textual.screen import Screen
 
@@ -178,6 +179,20 @@ class DigitsApp(CachedDispatch, App[None]):
             if now - self._slice_start >= FORWARD_SLICE:
                 await asyncio.sleep(0)
                 self._slice_start = time.perf_counter()
+
+    def _on_notify(self, event: Notify) -> None:
+        """Show a notification, unless the same one (message, title, severity) still shows.
+
+        Holding down a key whose action only says why it cannot act ("Nothing to undo.",
+        "Nothing to keep: draw a digit first.") stacked a toast per repeat, a column of them
+        over the screen, and each took the UI time: 200 presses of `u` at once held the next
+        key back 2.7 s. Done here, on the UI thread, for every screen and for notifications
+        from threads alike; Textual's own handler (which adds it) runs unless prevented."""
+        new = event.notification
+        same = (new.message, new.title, new.severity)
+        if any((shown.message, shown.title, shown.severity) == same
+               for shown in self._notifications):
+            event.prevent_default()
 
     def _update_mouse_over(self, screen: Screen) -> None:
         """Work out the widget under the mouse after the next frame, except during a stroke.

@@ -284,3 +284,17 @@ async def test_light_themes_show_the_guess_and_the_tools_readably(make_app):
                 if style.color.triplet is None:  # ANSI: the terminal's own colours
                     continue
                 assert contrast(style.color, style.bgcolor) >= 3, (theme, part)
+
+
+async def test_a_held_key_shows_its_notice_once(make_app, monkeypatch):
+    """A key held down whose action only says why it cannot act shows that notice once while
+    it shows, not a toast per repeat (a column of them covered the screen). The notices are
+    kept from expiring, so that the test does not depend on how fast the keys go."""
+    from textual.notifications import Notification
+
+    monkeypatch.setattr(Notification, "has_expired", property(lambda self: False))
+    async with make_app().run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press(*"u" * 10, *["enter"] * 5)
+        await pilot.pause()
+        messages = [n.message for n in pilot.app._notifications]
+        assert sorted(messages) == ["Nothing to keep: draw a digit first.", "Nothing to undo."]
