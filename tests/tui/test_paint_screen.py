@@ -298,3 +298,28 @@ async def test_a_held_key_shows_its_notice_once(make_app, monkeypatch):
         await pilot.pause()
         messages = [n.message for n in pilot.app._notifications]
         assert sorted(messages) == ["Nothing to keep: draw a digit first.", "Nothing to undo."]
+
+
+async def test_undo_shows_the_caption_of_the_image_it_brings_back(make_app):
+    """After undo the caption names the image on the canvas (a loaded one), or nothing: undoing
+    the second of two loaded images showed the first under the second's caption, "(edited)"."""
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        first, second = np.zeros((28, 28), np.uint8), np.zeros((28, 28), np.uint8)
+        first[5:20, 10:14], second[8:22, 6:20] = 255, 255
+
+        def caption() -> str:
+            return str(screen.query_one("#caption", Static).render())
+
+        screen.show_image(first, "first")
+        screen.show_image(second, "second")
+        await pilot.press("x")  # erase at the cursor (14, 14): an edit of the second
+        await pilot.pause()
+        assert caption() == "second (edited)"
+        for image, shown in ((second, "second"), (first, "first")):
+            await pilot.press("u")
+            await pilot.pause()
+            assert np.array_equal(screen.drawing.pixels, image) and caption() == shown
+        await pilot.press("u")  # back to the blank canvas, which no caption names
+        await pilot.pause()
+        assert not screen.drawing.pixels.any() and caption() not in ("first", "second")

@@ -47,7 +47,7 @@ from textual.notifications import Notification, Notify
 from textual.timer import Timer
 from textual.widgets import Static
 
-from mnist.drawing import Drawing
+from mnist.drawing import UNDO_LEVELS, Drawing
 from mnist.normalize import MIN_INK_SPAN, ink_span, is_blank, normalize
 from network.recognize import recognize_proba
 from network.registry import name_of
@@ -196,6 +196,7 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         self._recognizer: ThreadPoolExecutor | None = None  # the thread for strokes' recognitions
         self._caption = ""
         self._caption_image: np.ndarray | None = None
+        self._loaded: dict[bytes, str] = {}  # recent loaded images' captions, by their pixels
         self._want_random = False
         self._rng = np.random.default_rng()
         self._texts: dict[Static, Content] = {}  # what _set_text last showed, by widget
@@ -549,6 +550,11 @@ class PaintScreen(CachedDispatch, DigitsScreen):
             self.drawing.load(image)
         self._caption = caption
         self._caption_image = self.drawing.pixels.copy()
+        key = self._caption_image.tobytes()
+        self._loaded.pop(key, None)
+        self._loaded[key] = caption  # the newest last; no further back than undo can go
+        while len(self._loaded) > UNDO_LEVELS + 1:
+            del self._loaded[next(iter(self._loaded))]
         if self.is_mounted:
             self._update_caption()
 
@@ -606,9 +612,19 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         self._update_caption()
 
     def action_undo(self) -> None:
-        """Undo the last stroke."""
+        """Undo the last stroke. The caption then names the image on the canvas if it is one
+        loaded lately (r, or opened from another screen), else there is none: undoing the
+        second of two random digits showed the first under the second's caption, "(edited)"."""
         if not self.canvas.undo():
             self.notify("Nothing to undo.", timeout=2)
+            return
+        pixels = self.drawing.pixels
+        caption = self._loaded.get(pixels.tobytes())
+        if caption is None:
+            self._caption, self._caption_image = "", None
+        else:
+            self._caption, self._caption_image = caption, pixels.copy()
+        self._update_caption()
 
     # -- keeping drawings ------------------------------------------------------------------------
     def action_keep(self) -> None:
