@@ -152,3 +152,20 @@ async def test_the_keep_as_prompt_goes_once_it_is_answered(make_app):
             await pilot.pause()
             assert bool(prompts()) == (keys == ("t",)), keys
         assert load_drawings().labels.tolist() == [3, 3]
+
+
+async def test_the_kept_notice_counts_one_drawing_and_two_drawings(make_app):
+    """The first drawing kept was announced as "(1 drawings in all)"."""
+    async with make_app().run_test(size=(120, 40)) as pilot:
+        def kept_notices() -> list[str]:
+            return [n.message for n in pilot.app._notifications
+                    if n.message.startswith("Kept as")]
+
+        stroke = np.zeros((28, 28), np.uint8)
+        stroke[6:22, 13:15] = 255
+        for _ in range(2):
+            pilot.app.screen.show_image(stroke, "a stroke")
+            await pilot.press("t", "1")
+            await pilot.pause()
+        assert kept_notices() == ["Kept as 1: you have 1 of 1 (1 drawing in all).",
+                                  "Kept as 1: you have 2 of 1 (2 drawings in all)."]

@@ -700,8 +700,9 @@ class PaintScreen(CachedDispatch, DigitsScreen):
             self.notify(shown_in_markup(exc), title="Not kept", severity="error", timeout=10)
             return
         self.action_clear()
+        total = len(drawings)
         self.notify(f"Kept as {digit}: you have {drawings.counts()[digit]} of {digit} "
-                    f"({len(drawings)} drawings in all).", timeout=3)
+                    f"({total} drawing{'' if total == 1 else 's'} in all).", timeout=3)
 
     def action_random(self) -> None:
         """A random MNIST test digit (loads the dataset first; says so when it is missing)."""
