@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, Static
 
+from tui.widgets.field import Field
 from tui.widgets.modal import DismissOnce
 
 DIALOG_CSS = """
@@ -81,7 +82,7 @@ class NameDialog(DismissOnce, ModalScreen[str | None]):
         """Title, field, reason, hint."""
         with Vertical():
             yield Static(self._title, classes="dialog-title", markup=False)  # names: plain
-            yield Input(self._value, id="dialog-input", validators=[_Check(self._check)])
+            yield Field(self._value, id="dialog-input", validators=[_Check(self._check)])
             yield Static("", id="dialog-error", classes="dialog-error", markup=False)
             yield Static("enter accepts · esc cancels", classes="dialog-hint")
 

@@ -24,6 +24,7 @@ from network.errors import ModelError
 from network.presets import PRESETS, preset_config, preset_names
 from network.registry import check_free, check_name, default_name
 from tui.widgets.dropdown import Dropdown
+from tui.widgets.field import Field
 
 SUBSETS = ((60000, "all 60,000"), (20000, "first 20,000"), (5000, "first 5,000 (quick)"))
 """Choices for how many training images a run uses: (count, label)."""
@@ -151,7 +152,7 @@ class TrainForm(VerticalScroll):
                                  compact=True, id="activation")
             with Horizontal(classes="field"):
                 yield Label(LABELS[name])
-                yield Input(compact=True, id=name, validators=[ConfigValidator(self, name)])
+                yield Field(compact=True, id=name, validators=[ConfigValidator(self, name)])
             # The reasons quote what was typed: plain text, never markup.
             yield Static(id=f"{name}-error", classes="field-error", markup=False)
         with Horizontal(classes="field"):
@@ -163,7 +164,7 @@ class TrainForm(VerticalScroll):
                          allow_blank=False, compact=True, id="subset")
         with Horizontal(classes="field"):
             yield Label("Save as")
-            yield Input(compact=True, id="name", validators=[NameValidator()])
+            yield Field(compact=True, id="name", validators=[NameValidator()])
         yield Static(id="name-error", classes="field-error", markup=False)
 
     def on_mount(self) -> None:
