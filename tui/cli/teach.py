@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--epochs", type=int, metavar="N", help="passes over the mixed stream")
-    parser.add_argument("--name", help="name in the models folder (default: BASE-taught-TIME)")
+    parser.add_argument("--name", help="name in the models folder "
+                                       "(default: BASE-taught-YYYY-MM-DD-HHMMSS)")
     parser.add_argument("--out", metavar="PATH", help="save to this .npz file instead")
     parser.add_argument("--force", action="store_true",
                         help="let --out replace an existing digits model file")
