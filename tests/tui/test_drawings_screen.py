@@ -265,3 +265,13 @@ async def test_readings_of_a_hundred_or_more_do_not_run_into_the_cell_before(
         ones_row = [str(c).strip() for c in table.get_row("1")]
         assert ones_row[1] == "151" and ones_row[3] == "<1"  # the 0: 1 of 151
         assert [str(c.label).strip() for c in table.columns.values()][3] == "0%"
+
+
+async def test_the_summary_is_whole_at_80_columns(make_app):
+    """At 80x24 the one-line summary cut its how-to short: "...enter keeps a drawing as the …"
+    (seen in tmux). It takes a second line where one does not hold it."""
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        await open_drawings(pilot)
+        text = " ".join(strip.text.strip() for strip in pilot.app.screen._compositor.render_strips()
+                        [1:3])
+        assert "t then a digit as the digit you name." in text and "…" not in text
