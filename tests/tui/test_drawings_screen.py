@@ -272,6 +272,6 @@ async def test_the_summary_is_whole_at_80_columns(make_app):
     (seen in tmux). It takes a second line where one does not hold it."""
     async with make_app().run_test(size=(80, 24)) as pilot:
         await open_drawings(pilot)
-        text = " ".join(strip.text.strip() for strip in pilot.app.screen._compositor.render_strips()
-                        [1:3])
+        lines = [strip.text.strip() for strip in pilot.app.screen._compositor.render_strips()]
+        text = " ".join(lines[1:3])  # under the top bar
         assert "t then a digit as the digit you name." in text and "…" not in text
