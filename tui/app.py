@@ -121,7 +121,7 @@ class DigitsApp(CachedDispatch, App[None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-medium"), (34, "-tall")]
     BINDINGS = [
         # The screens and help are shown in the mode bar at the top, so not in the footer.
-        Binding("f1", "help", "Help", show=False),
+        Binding("f1,question_mark", "help", "Help", show=False),  # ? typed in a field is text
         Binding("f2", "switch_mode('paint')", "Paint screen", show=False),
         Binding("f3", "switch_mode('train')", "Train screen", show=False),
         Binding("f4", "switch_mode('evaluate')", "Evaluate screen", show=False),

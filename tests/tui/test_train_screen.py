@@ -344,3 +344,27 @@ async def test_a_models_folder_that_cannot_take_the_model_is_refused_before_trai
         outcome = str(screen.query_one("#outcome", Static).render())
         assert outcome.startswith("Not started: cannot save into the models folder")
         assert "(Not a directory)" in outcome
+
+
+async def test_question_mark_shows_the_keys_on_every_screen_but_is_text_in_a_field(app_factory):
+    """`?` showed the help on the Paint screen only; elsewhere it did nothing. It is the app's
+    now, as F1 is; typed into a field (Save as) it stays a character."""
+    from tui.screens.help import HelpScreen
+
+    app = app_factory()
+    async with app.run_test(size=(120, 40)) as pilot:
+        for key in ("f2", "f3", "f4", "f5", "f6"):
+            await pilot.press(key)
+            await pilot.pause()
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen), key
+            await pilot.press("escape")
+            await pilot.pause()
+        form = (await open_train(pilot)).form
+        name = form.query_one("#name", Input)
+        name.focus()
+        name.value = "run"
+        await pilot.press("end", "question_mark")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen) and name.value == "run?"

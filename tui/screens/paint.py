@@ -168,7 +168,6 @@ class PaintScreen(CachedDispatch, DigitsScreen):
         Binding("r", "random", "Random"),
         Binding("enter", "keep", "Keep", tooltip="Keep the drawing as the guessed digit"),
         Binding("t", "keep_as", "Keep as…", tooltip="Then a digit key: keep it as that digit"),
-        Binding("question_mark", "app.help", "Keys", show=False),
         Binding("x", "erase", "Erase at cursor", show=False),
         Binding("1", "brush(1)", "Brush size 1", show=False),
         Binding("2", "brush(2)", "Brush size 2", show=False),
