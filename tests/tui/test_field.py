@@ -45,12 +45,6 @@ async def test_editing_keys_act_in_turn_with_the_characters_around_them(keys, va
     assert await typed_at_once(Field, *keys) == value
 
 
-async def test_textuals_own_input_reorders_them():
-    """Why `Field` exists: with Textual's Input the backspace ran after the 7 (if this starts
-    to pass, Textual fixed it and `Field` can go)."""
-    assert await typed_at_once(Input, "backspace", "7") != "a7"
-
-
 async def test_the_rename_dialog_and_the_train_form_use_field():
     from tui.widgets.dialogs import NameDialog
     from tui.widgets.train_form import TrainForm

@@ -9,6 +9,8 @@ deleted it: "ab", backspace and 7 in one read left "ab" instead of "a7" (seen in
 rename dialog; Textual 8.2.8, Textualize/textual#6605). `Field` runs its own (non-priority)
 bindings for a key right in its key handler, as the app would have run them, so every key acts
 in turn. Priority bindings (ctrl+q...) were already checked before the key reached the field.
+Should Textual run an Input's bindings in order itself, `Field` still does the right thing (the
+binding runs once, here), and can then go.
 """
 
 from __future__ import annotations
